@@ -1,0 +1,176 @@
+"""The one exception tree of the gateway.
+
+Every failure a client can see is one of these classes; each carries its
+HTTP status and machine-readable ``code``, and ``web/problems.py`` turns any of
+them into an RFC 9457 problem answer in one place. ``requests`` and JSON
+errors are translated into this tree only in ``adapter/transport.py`` and
+``schemas/upstream.py``.
+
+    GatewayError
+    ├── ConfigError                  settings missing or bad (stops the start)
+    ├── RequestError                 the client's request is at fault
+    │   ├── InvalidRequest           400 invalid_request
+    │   ├── Unauthorized             401 unauthorized
+    │   ├── PayloadTooLarge          413 payload_too_large
+    │   ├── RequestInProgress        409 request_in_progress
+    │   └── IdempotencyKeyReused     422 idempotency_key_reused
+    ├── NotReady                     503 not_ready
+    └── UpstreamError                the upstream or the way to it failed
+        ├── UpstreamUnreachable      502 connection failed before sending
+        ├── UpstreamTimeout          504 no answer in time (batch may be taken)
+        ├── UpstreamConnectionLost   502 broke after sending (batch may be taken)
+        ├── UpstreamAuthFailed       502 credentials refused
+        ├── UpstreamHTTPError        502 status not 2xx
+        ├── UpstreamRejected         502 ``result`` not 0
+        └── UpstreamBadResponse      502 body not JSON or not the expected shape
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+BATCH_MAY_BE_TAKEN = (
+    "The request reached the upstream, so the batch may have been taken off its queue; "
+    "retrying without an Idempotency-Key takes a new batch."
+)
+
+
+class GatewayError(Exception):
+    """Root of every error the gateway reports."""
+
+    status = 500
+    code = "internal_error"
+    title = "Internal error"
+
+    def __init__(self, detail: str | None = None, **extra: Any) -> None:
+        self.detail = detail or self.title
+        self.extra = extra
+        super().__init__(self.detail)
+
+
+class ConfigError(GatewayError):
+    """Settings are missing or invalid; ``problems`` maps setting -> messages."""
+
+    code = "config_error"
+    title = "Configuration error"
+
+    def __init__(self, problems: dict[str, list[str]]) -> None:
+        self.problems = problems
+        super().__init__(self.one_line())
+
+    def one_line(self) -> str:
+        """Render every problem on one line, naming each setting."""
+        parts = [f"{name}: {'; '.join(map(str, msgs))}" for name, msgs in sorted(self.problems.items())]
+        return "invalid configuration: " + " | ".join(parts)
+
+
+class RequestError(GatewayError):
+    """The inbound request is at fault."""
+
+    status = 400
+    code = "invalid_request"
+    title = "Invalid request"
+
+
+class InvalidRequest(RequestError):
+    """Body not JSON, not an object, or fields invalid (``errors``)."""
+
+    def __init__(self, detail: str, errors: dict[str, list[str]] | None = None) -> None:
+        super().__init__(detail, **({"errors": errors} if errors else {}))
+
+
+class Unauthorized(RequestError):
+    status = 401
+    code = "unauthorized"
+    title = "Unauthorized"
+
+
+class PayloadTooLarge(RequestError):
+    status = 413
+    code = "payload_too_large"
+    title = "Payload too large"
+
+
+class RequestInProgress(RequestError):
+    status = 409
+    code = "request_in_progress"
+    title = "Request in progress"
+
+
+class IdempotencyKeyReused(RequestError):
+    status = 422
+    code = "idempotency_key_reused"
+    title = "Idempotency key reused"
+
+
+class NotReady(GatewayError):
+    status = 503
+    code = "not_ready"
+    title = "Not ready"
+
+
+class UpstreamError(GatewayError):
+    """The upstream, or the way to it, failed."""
+
+    status = 502
+    code = "upstream_error"
+    title = "Upstream error"
+    reached_upstream = True
+
+
+class UpstreamUnreachable(UpstreamError):
+    code = "upstream_unreachable"
+    title = "Upstream unreachable"
+    reached_upstream = False
+
+
+class UpstreamTimeout(UpstreamError):
+    status = 504
+    code = "upstream_timeout"
+    title = "Upstream timeout"
+
+    def __init__(self, detail: str | None = None) -> None:
+        super().__init__(f"{detail or 'The upstream did not answer in time.'} {BATCH_MAY_BE_TAKEN}")
+
+
+class UpstreamConnectionLost(UpstreamError):
+    code = "upstream_connection_lost"
+    title = "Upstream connection lost"
+
+    def __init__(self, detail: str | None = None) -> None:
+        super().__init__(f"{detail or 'The connection broke after the request was sent.'} {BATCH_MAY_BE_TAKEN}")
+
+
+class UpstreamAuthFailed(UpstreamError):
+    code = "upstream_auth_failed"
+    title = "Upstream authentication failed"
+
+
+class UpstreamHTTPError(UpstreamError):
+    """Upstream answered with a status that is not 2xx."""
+
+    def __init__(self, status: int, detail: str | None = None) -> None:
+        super().__init__(detail or f"The upstream answered HTTP {status}.", upstream_status=status)
+
+
+class UpstreamRejected(UpstreamError):
+    """Upstream answered 200 but with ``result`` other than 0."""
+
+    code = "upstream_rejected"
+    title = "Upstream rejected the request"
+
+    def __init__(self, result: str, message: str | None = None) -> None:
+        extra: dict[str, Any] = {"upstream_result": result}
+        if message:
+            extra["upstream_message"] = message
+        super().__init__(f"The upstream answered result {result!r}.", **extra)
+
+
+class UpstreamBadResponse(UpstreamError):
+    """Upstream answered 2xx with a body that is not JSON or not the expected shape."""
+
+    code = "upstream_bad_response"
+    title = "Bad upstream response"
+
+    def __init__(self, detail: str | None = None) -> None:
+        super().__init__(f"{detail or 'The upstream answer could not be read.'} {BATCH_MAY_BE_TAKEN}")

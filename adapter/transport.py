@@ -1,0 +1,166 @@
+"""The only place the gateway talks HTTP to the upstream.
+
+One pooled ``requests.Session`` per process. Each exchange is bounded three
+ways: a connect timeout, a per-read timeout, and a total deadline checked
+between reads (an upstream that drips bytes cannot hold a worker). The body
+read is capped in size. Every ``requests``/``urllib3`` failure is translated
+here into the ``adapter.errors`` tree, and only connection failures that
+happened before any byte was sent are retried: every callnos request takes
+records off the upstream queue, so a request that may have arrived is never
+sent again.
+"""
+
+from __future__ import annotations
+
+import http.cookiejar
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+import requests
+import urllib3.exceptions
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
+
+from adapter.config import Settings
+from adapter.errors import (
+    UpstreamBadResponse,
+    UpstreamConnectionLost,
+    UpstreamError,
+    UpstreamTimeout,
+    UpstreamUnreachable,
+)
+
+log = logging.getLogger(__name__)
+
+READ_CHUNK = 64 * 1024
+JSON_HEADERS = {"Content-Type": "application/json", "Accept": "application/json"}
+
+
+@dataclass(frozen=True, slots=True)
+class UpstreamReply:
+    """A complete upstream answer: status, body bytes and how long it took."""
+
+    status: int
+    body: bytes
+    elapsed_ms: float
+    attempts: int
+
+
+def build_session(settings: Settings) -> requests.Session:
+    """Make the process's pooled session: no retries inside urllib3, no cookies, no env."""
+    session = requests.Session()
+    session.trust_env = False  # no .netrc credentials or proxy variables leak in
+    session.cookies.set_policy(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
+    no_retry = Retry(total=0, connect=0, read=False, status=0, other=0, redirect=0, raise_on_status=False)
+    adapter = HTTPAdapter(pool_connections=4, pool_maxsize=settings.pool_size, max_retries=no_retry)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    session.verify = settings.verify
+    return session
+
+
+class Transport:
+    """Sends JSON POSTs to the upstream base URL with the rules above."""
+
+    def __init__(self, settings: Settings, session: requests.Session | None = None) -> None:
+        self.settings = settings
+        self.base_url = settings.upstream_url.rstrip("/")
+        self.session = session or build_session(settings)
+
+    def post(
+        self,
+        path: str,
+        payload: dict[str, Any],
+        *,
+        auth: requests.auth.AuthBase | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> UpstreamReply:
+        """POST ``payload`` to ``path``; retry only what cannot have reached the upstream."""
+        started = time.monotonic()
+        deadline = started + self.settings.total_timeout
+        body = orjson.dumps(payload)
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                status, data = self._exchange(path, body, auth, headers, deadline)
+            except UpstreamUnreachable as error:
+                if not self._may_retry(attempt, deadline):
+                    raise
+                log.warning("upstream unreachable, retrying", extra={"attempt": attempt, "reason": str(error)})
+                time.sleep(self.settings.retry_backoff * (2 ** (attempt - 1)))
+                continue
+            return UpstreamReply(status, data, (time.monotonic() - started) * 1000, attempt)
+
+    def _may_retry(self, attempt: int, deadline: float) -> bool:
+        backoff = self.settings.retry_backoff * (2 ** (attempt - 1))
+        return attempt <= self.settings.connect_retries and time.monotonic() + backoff < deadline
+
+    def _exchange(self, path, body, auth, headers, deadline) -> tuple[int, bytes]:
+        """One attempt: send, then read the whole body within the deadline."""
+        remaining = deadline - time.monotonic()
+        read_timeout = max(0.001, min(self.settings.read_timeout, remaining))
+        try:
+            response = self.session.post(
+                self.base_url + path,
+                data=body,
+                headers={**JSON_HEADERS, **(headers or {})},
+                auth=auth,
+                timeout=(self.settings.connect_timeout, read_timeout),
+                stream=True,
+                allow_redirects=False,
+            )
+        except requests.RequestException as error:
+            raise translate(error) from None
+        return response.status_code, read_body(response, self.settings.max_response_bytes, deadline)
+
+
+def read_body(response: requests.Response, limit: int, deadline: float) -> bytes:
+    """Read a streamed body, refusing more than ``limit`` bytes or reading past ``deadline``."""
+    declared = response.headers.get("Content-Length", "")
+    if declared.isdigit() and int(declared) > limit:
+        response.close()
+        raise UpstreamBadResponse(f"The upstream answer is {declared} bytes, over the {limit}-byte limit.")
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        while chunk := response.raw.read1(READ_CHUNK):
+            size += len(chunk)
+            if size > limit:
+                raise UpstreamBadResponse(f"The upstream answer is over the {limit}-byte limit.")
+            if time.monotonic() > deadline:
+                raise UpstreamTimeout("The upstream answer did not complete within the total timeout.")
+            chunks.append(chunk)
+    except UpstreamError:
+        response.close()
+        raise
+    except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as error:
+        response.close()
+        raise translate(error) from None
+    response.raw.release_conn()
+    return b"".join(chunks)
+
+
+def translate(error: BaseException) -> UpstreamError:
+    """Map a ``requests``/``urllib3``/socket failure to the gateway's tree."""
+    if isinstance(error, requests.ConnectTimeout):
+        return UpstreamUnreachable("Connecting to the upstream timed out.")
+    if isinstance(error, (requests.ReadTimeout, urllib3.exceptions.ReadTimeoutError, TimeoutError)):
+        return UpstreamTimeout()
+    if isinstance(error, requests.exceptions.SSLError):
+        return UpstreamUnreachable("The TLS handshake with the upstream failed.")
+    if isinstance(error, requests.ConnectionError) and _failed_before_sending(error):
+        return UpstreamUnreachable("The upstream refused or could not be reached.")
+    if isinstance(error, requests.exceptions.ContentDecodingError):
+        return UpstreamBadResponse("The upstream answer could not be decoded.")
+    return UpstreamConnectionLost()
+
+
+def _failed_before_sending(error: requests.ConnectionError) -> bool:
+    """True when urllib3 says the TCP connection itself could not be made."""
+    cause = error.args[0] if error.args else None
+    reason = getattr(cause, "reason", cause)
+    return isinstance(reason, urllib3.exceptions.NewConnectionError)

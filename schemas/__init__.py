@@ -1,0 +1,1 @@
+"""Marshmallow schemas: the inbound request, the upstream's answers, the clean payload."""

@@ -1,0 +1,205 @@
+"""Schemas of the upstream's answers, and the normalisation of a callnos batch.
+
+The upstream misspells fields (``seviceId``, ``uiqueId``) and answers in two
+shapes (a ``taskData`` list, or one record directly in ``resultData``); both
+are folded here, in ``pre_load`` hooks, so the rest of the gateway sees one
+shape. Records are normalised one by one and leniently: a field that cannot be
+read becomes null with a warning on the record, and no record is ever dropped.
+Pure: no Flask, no network.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_load
+
+from adapter.errors import UpstreamBadResponse, UpstreamRejected
+from schemas.fields import IeDataField, LooseString, PhoneNumbers, json_kind
+
+SPELLING_FIXES = {"seviceId": "serviceId", "uiqueId": "uniqueId"}
+RECORD_KEYS = frozenset(
+    {"seviceId", "serviceId", "uiqueId", "uniqueId", "phoneNumber", "callData", "callerNumber", "ieData"}
+)
+CONTAINER_KEYS = frozenset({"version", "taskData"})
+MESSAGE_KEYS = ("resultMessage", "resultDesc", "message", "errorMessage", "resultMsg")
+MAX_MESSAGE = 500
+OUTPUT_FIELDS = ("task_id", "customer_id", "called_numbers", "caller_number", "call_data", "ie_data")
+
+
+class UpstreamRecordSchema(Schema):
+    """One outbound-call record, read under the contract's names."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    task_id = LooseString(data_key="serviceId", load_default=None, allow_none=True)
+    customer_id = LooseString(data_key="uniqueId", load_default=None, allow_none=True)
+    called_numbers = PhoneNumbers(data_key="phoneNumber", load_default=list, allow_none=True)
+    caller_number = LooseString(data_key="callerNumber", load_default=None, allow_none=True)
+    call_data = LooseString(data_key="callData", load_default=None, allow_none=True)
+    ie_data = IeDataField(data_key="ieData", load_default=None, allow_none=True)
+    version = LooseString(load_default=None, allow_none=True)
+
+    @pre_load
+    def fold_spellings(self, data: Any, **kwargs: Any) -> Any:
+        """Read ``seviceId``/``uiqueId`` as their correct spellings (the correct one wins)."""
+        if isinstance(data, dict) and not SPELLING_FIXES.keys().isdisjoint(data):
+            data = dict(data)
+            for wrong, right in SPELLING_FIXES.items():
+                if wrong in data:
+                    value = data.pop(wrong)
+                    data.setdefault(right, value)
+        return data
+
+
+class TokenGrantSchema(Schema):
+    """``resultData`` of login and refresh; lifetimes as numbers or numeric strings."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    token = fields.String(required=True, validate=lambda s: bool(s))
+    expires_in = fields.Float(data_key="tokenExpirationTime", required=True, validate=lambda n: n > 0)
+    refresh_token = fields.String(data_key="refreshToken", load_default=None, allow_none=True)
+    refresh_expires_in = fields.Float(data_key="refreshExpirationTime", load_default=0.0)
+
+
+@dataclass(frozen=True, slots=True)
+class NormalisedBatch:
+    """What a callnos answer holds once normalised."""
+
+    version: str | None
+    records: list[dict[str, Any]]
+
+
+RECORD_SCHEMA = UpstreamRecordSchema()
+TOKEN_GRANT_SCHEMA = TokenGrantSchema()
+
+
+def normalise_answer(body: bytes) -> NormalisedBatch:
+    """Turn a callnos answer into one shape, or raise rejected / bad response."""
+    result_data = successful_result_data(decode_json(body))
+    raw_records, version = fold_shape(result_data)
+    normalised = [_normalise(raw) for raw in raw_records]
+    if version is None and normalised:
+        version = normalised[0][1]
+    return NormalisedBatch(version, [record for record, _ in normalised])
+
+
+def decode_json(body: bytes) -> Any:
+    """Parse the upstream body, translating a JSON error into bad response."""
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError:
+        raise UpstreamBadResponse("The upstream answer is not valid JSON.") from None
+
+
+def successful_result_data(document: Any) -> Any:
+    """Check ``result`` is 0 or "0" and return ``resultData``."""
+    if not isinstance(document, dict) or "result" not in document:
+        raise UpstreamBadResponse("The upstream answer has no 'result'.")
+    result = document["result"]
+    if isinstance(result, bool) or not isinstance(result, (int, str)):
+        raise UpstreamBadResponse("The upstream 'result' is neither a number nor a string.")
+    if str(result).strip() != "0":
+        raise UpstreamRejected(str(result)[:MAX_MESSAGE], _message_of(document))
+    if "resultData" not in document:
+        raise UpstreamBadResponse("The upstream answer has no 'resultData'.")
+    return document["resultData"]
+
+
+def _message_of(document: dict[str, Any]) -> str | None:
+    for key in MESSAGE_KEYS:
+        value = document.get(key)
+        if isinstance(value, str) and value.strip():
+            return value.strip()[:MAX_MESSAGE]
+    return None
+
+
+def fold_shape(result_data: Any) -> tuple[list[Any], str | None]:
+    """Return (records, version) from either answer shape."""
+    if result_data is None:
+        return [], None
+    if isinstance(result_data, list):
+        return result_data, None
+    if not isinstance(result_data, dict):
+        raise UpstreamBadResponse("The upstream 'resultData' is not an object.")
+    version = _text_or_none(result_data.get("version"))
+    if not RECORD_KEYS.isdisjoint(result_data):
+        return [result_data], version
+    unexpected = sorted(set(result_data) - CONTAINER_KEYS)
+    if unexpected:
+        raise UpstreamBadResponse(f"The upstream 'resultData' has unexpected keys: {', '.join(unexpected[:10])}.")
+    task_data = result_data.get("taskData")
+    if task_data is None:
+        return [], version
+    if isinstance(task_data, dict):
+        return [task_data], version
+    if not isinstance(task_data, list):
+        raise UpstreamBadResponse("The upstream 'taskData' is not an array.")
+    return task_data, version
+
+
+def _text_or_none(value: Any) -> str | None:
+    if value is None or isinstance(value, (bool, dict, list)):
+        return None
+    return str(value)
+
+
+def normalise_record(raw: Any) -> dict[str, Any]:
+    """Normalise one record; what cannot be read is null and named in ``warnings``."""
+    return _normalise(raw)[0]
+
+
+def _normalise(raw: Any) -> tuple[dict[str, Any], str | None]:
+    """Return the normalised record and the upstream's per-record ``version``."""
+    if not isinstance(raw, dict):
+        record = empty_record()
+        record["warnings"] = [f"record is not an object but {json_kind(raw)}; its value was {_excerpt(raw)}"]
+        return record, None
+    warnings: list[str] = []
+    try:
+        loaded = RECORD_SCHEMA.load(raw)
+    except ValidationError as error:
+        loaded = error.valid_data if isinstance(error.valid_data, dict) else {}
+        warnings = _flatten(error.messages)
+    record = empty_record()
+    for name in OUTPUT_FIELDS:
+        value = loaded.get(name)
+        if value is not None:
+            record[name] = value
+    record["warnings"] = warnings
+    return record, loaded.get("version")
+
+
+def empty_record() -> dict[str, Any]:
+    """A record with every field absent: nulls, and no called numbers."""
+    record: dict[str, Any] = dict.fromkeys(OUTPUT_FIELDS)
+    record["called_numbers"] = []
+    record["warnings"] = []
+    return record
+
+
+def _flatten(messages: Any) -> list[str]:
+    if isinstance(messages, dict):
+        return [f"{key}: {text}" for key, value in messages.items() for text in _flatten(value)]
+    if isinstance(messages, list):
+        return [text for item in messages for text in _flatten(item)]
+    return [str(messages)]
+
+
+def _excerpt(value: Any, limit: int = 2000) -> str:
+    text = orjson.dumps(value).decode()
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def token_grant(body: bytes):
+    """Read a login/refresh answer into its ``resultData`` fields (dict)."""
+    result_data = successful_result_data(decode_json(body))
+    try:
+        return TOKEN_GRANT_SCHEMA.load(result_data if isinstance(result_data, dict) else {})
+    except ValidationError as error:
+        raise UpstreamBadResponse(f"The token answer is incomplete: {', '.join(sorted(error.messages))}.") from None

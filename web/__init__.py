@@ -1,0 +1,1 @@
+"""Flask-facing code: views, the problem handler, request ids and inbound keys."""

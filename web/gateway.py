@@ -1,0 +1,43 @@
+"""The per-app objects the views share, kept in ``app.extensions``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import Flask, current_app
+
+from adapter.callnos import UpstreamApi
+from adapter.config import Settings
+from schemas.request import CallDataRequestSchema
+from web.inbound import KeyRing
+
+EXTENSION = "callnos"
+
+
+@dataclass
+class Gateway:
+    """Settings, the upstream API, inbound keys and the request schema of one app."""
+
+    settings: Settings
+    upstream: UpstreamApi
+    keys: KeyRing
+    request_schema: CallDataRequestSchema
+
+    @classmethod
+    def install(cls, app: Flask, settings: Settings) -> Gateway:
+        """Build the objects once per app (no network, no thread)."""
+        gateway = cls(
+            settings=settings,
+            upstream=UpstreamApi(settings),
+            keys=KeyRing(settings.api_keys),
+            request_schema=CallDataRequestSchema(
+                max_batch=settings.max_batch, sub_cc_no=settings.sub_cc_no, vdn_id=settings.vdn_id
+            ),
+        )
+        app.extensions[EXTENSION] = gateway
+        return gateway
+
+
+def current_gateway() -> Gateway:
+    """The gateway of the app handling this request."""
+    return current_app.extensions[EXTENSION]
