@@ -47,6 +47,12 @@ accesslog = None  # the app writes its own JSON access line per request
 errorlog = "-"
 loglevel = _env("GUNICORN_LOG_LEVEL", "info")
 proc_name = "callnos-gateway"
+# gunicorn's control socket has one default path per user, so two instances on
+# one host would collide: off unless a path is given.
+control_socket = _env("GUNICORN_CONTROL_SOCKET", "")
+control_socket_disable = not control_socket
+if not control_socket:
+    del control_socket
 
 
 def on_starting(server):

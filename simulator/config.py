@@ -7,7 +7,7 @@ with the same, checked values, and nothing may change them while threads serve.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 SHAPES = ("mixed", "list", "single")
 SPELLINGS = ("mixed", "doc", "fixed")
@@ -33,7 +33,7 @@ class SimulatorConfig:
     expiry_format: str = "mixed"
     auth_header: str = "Authorization"
     static_tokens: tuple[str, ...] = ()
-    faults: tuple[str, ...] = field(default=())
+    faults: tuple[str, ...] = ()  # run faults, ``[endpoint=]spec``
     precomputed: bool = False
     max_batch_count: int = 10_000
     max_body_bytes: int = 1 << 20

@@ -16,7 +16,7 @@ import threading
 import time
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler
-from typing import Iterable
+from typing import Callable, Iterable
 
 from .answers import Answer
 from .faults import Fault
@@ -39,8 +39,18 @@ def head_bytes(handler: BaseHTTPRequestHandler, answer: Answer) -> bytes:
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
 
 
-def deliver(handler: BaseHTTPRequestHandler, answer: Answer, fault: Fault, stopping: threading.Event) -> bool:
-    """Write ``answer`` as ``fault`` dictates; True if it was written in full."""
+def deliver(
+    handler: BaseHTTPRequestHandler,
+    answer: Answer,
+    fault: Fault,
+    stopping: threading.Event,
+    before_write: Callable[[], None] | None = None,
+) -> bool:
+    """Write ``answer`` as ``fault`` dictates; True if it was written in full.
+
+    ``before_write`` runs just before the first byte goes out, so counters it
+    bumps are already visible to a client that has just read the answer.
+    """
     if fault.kind == "drop":
         handler.close_connection = True
         return False
@@ -52,6 +62,8 @@ def deliver(handler: BaseHTTPRequestHandler, answer: Answer, fault: Fault, stopp
         if peer_closed(handler.connection):  # the client gave up: nobody reads it
             handler.close_connection = True
             return False
+    if before_write is not None:
+        before_write()
     try:
         _write(handler, answer, int(fault.value or 0) if fault.kind == "drip" else 0, stopping)
     except OSError:  # broken pipe, reset by peer, socket timeout

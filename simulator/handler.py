@@ -72,10 +72,13 @@ class SimHandler(BaseHTTPRequestHandler):
                 pass
 
     def _dispatch(self) -> None:
+        body = self._read_body()  # always, so an unread body never poisons keep-alive
+        if body is None:
+            return
         path, inner = self._paths()
         control_path = inner if inner is not None and inner.startswith("/_sim/") else path
         if control_path.startswith("/_sim/"):
-            self._control(control_path)
+            self._send(control.handle(self.state, self.command, control_path, body))
             return
         endpoint = UPSTREAM_ROUTES.get(inner or "")
         if endpoint is None:
@@ -83,7 +86,7 @@ class SimHandler(BaseHTTPRequestHandler):
         elif self.command != "POST":
             self._send(answers.error(405, "use POST"))
         else:
-            self._upstream(endpoint)
+            self._upstream(endpoint, body)
 
     def _paths(self) -> tuple[str, str | None]:
         """Return the request path and the part after the prefix (None: no prefix)."""
@@ -93,28 +96,33 @@ class SimHandler(BaseHTTPRequestHandler):
             return path, path
         return path, (path[len(prefix):] if path.startswith(prefix + "/") else None)
 
-    def _control(self, path: str) -> None:
-        body = self._read_body()
-        if body is not None:
-            self._send(control.handle(self.state, self.command, path, body))
-
-    def _upstream(self, endpoint: str) -> None:
-        body = self._read_body()
-        if body is None:
-            return
-        state = self.state
+    def _upstream(self, endpoint: str, body: bytes) -> None:
+        stats = self.state.stats
         try:
             fault = self._fault_for(endpoint)
-            answer = None
         except ValueError as problem:
-            fault, answer = None, answers.error(400, f"bad fault header: {problem}")
-        state.stats.request(endpoint, self.headers.items(), fault.spec if fault else None)
+            stats.request(endpoint, self.headers.items(), None)
+            self._send(answers.error(400, f"bad fault header: {problem}"))
+            return
+        stats.request(endpoint, self.headers.items(), fault.spec if fault else None)
         fault = fault or OK
-        answer = answer or self._answer(endpoint, fault, body)
+        answer = self._answer(endpoint, fault, body)
         self._answered = True
-        written = deliver(self, answer, fault, state.stopping)
-        if written and endpoint == "callnos":
-            state.stats.written(answer.records, answer.success)
+        if endpoint == "callnos":
+            self._deliver_counted(answer, fault)
+        else:
+            deliver(self, answer, fault, self.state.stopping)
+
+    def _deliver_counted(self, answer: Answer, fault: Fault) -> None:
+        """Deliver a callnos answer; its records count as out unless the write fails."""
+        stats, counted = self.state.stats, []
+
+        def count() -> None:
+            stats.written(answer.records, answer.success)
+            counted.append(True)
+
+        if not deliver(self, answer, fault, self.state.stopping, before_write=count) and counted:
+            stats.written(answer.records, answer.success, sign=-1)
 
     def _fault_for(self, endpoint: str) -> Fault | None:
         asked = header_fault(endpoint, self.headers.get("X-Sim-Fault"), self.headers.get("X-Request-ID"))
@@ -164,4 +172,6 @@ class SimHandler(BaseHTTPRequestHandler):
             sys.stderr.write(f"simulator: {self.address_string()} {format % args}\n")
 
     def log_error(self, format: str, *args: object) -> None:  # noqa: A002
+        if format.startswith("Request timed out") and not self.state.config.access_log:
+            return  # an idle keep-alive connection closing: routine, not an error
         sys.stderr.write(f"simulator: {self.address_string()} {format % args}\n")

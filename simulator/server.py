@@ -48,7 +48,7 @@ class Simulator:
         self.state.stopping.clear()
         self._server = SimHTTPServer((self.config.host, self.config.port), self.state)
         self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.1},
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
             name=f"simulator-{self.port}", daemon=True,
         )
         self._thread.start()

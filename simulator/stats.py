@@ -65,11 +65,11 @@ class Stats:
             self._data["records_taken"] += count
             self._data["by_task"][name] = self._data["by_task"].get(name, 0) + count
 
-    def written(self, records: int, success: bool) -> None:
-        """Count a callnos answer that was written to the socket in full."""
+    def written(self, records: int, success: bool, sign: int = 1) -> None:
+        """Count a callnos answer as written (``sign=-1``: withdraw, the write failed)."""
         with self._lock:
-            self._data["records_out"] += records
-            self._data["callnos_ok"] += int(success)
+            self._data["records_out"] += sign * records
+            self._data["callnos_ok"] += sign * int(success)
 
     def bump(self, counter: str) -> None:
         """Add one to a plain counter (``callnos_unauthorized``, ``internal_errors``)."""

@@ -48,9 +48,8 @@ def settings_for(upstream_url: str, **overrides) -> Settings:
 
 def login_settings(upstream_url: str, **overrides) -> Settings:
     """Settings that log in to the simulator."""
-    return settings_for(
-        upstream_url, auth_mode="login", token=None, username=SIM_USER, password=SIM_PASSWORD, **overrides
-    )
+    values = dict(auth_mode="login", token=None, username=SIM_USER, password=SIM_PASSWORD)
+    return settings_for(upstream_url, **{**values, **overrides})
 
 
 @pytest.fixture

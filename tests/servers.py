@@ -1,0 +1,116 @@
+"""Real processes for tests: the gateway under gunicorn, and the simulator CLI.
+
+Both bind free loopback ports and are always stopped, even when a test fails.
+Use them where a test must see what ops see: several workers, the start
+command, the logs on stderr.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    """A loopback port nobody listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_until_serving(url: str, timeout: float = 20.0, process: subprocess.Popen | None = None) -> None:
+    """Poll ``url`` until it answers; fail early if ``process`` died."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"process exited with {process.returncode} before serving {url}")
+        with contextlib.suppress(requests.RequestException):
+            requests.get(url, timeout=0.5)
+            return
+        time.sleep(0.05)
+    raise TimeoutError(f"{url} did not answer within {timeout} s")
+
+
+@dataclass
+class Running:
+    """A started process, its base URL and where its stderr goes."""
+
+    process: subprocess.Popen
+    url: str
+    log_path: Path
+    extra: dict = field(default_factory=dict)
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+
+def _stop(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@contextlib.contextmanager
+def simulator_process(tmp_path: Path, *args: str) -> Iterator[Running]:
+    """``python -m simulator`` on a free port."""
+    port = free_port()
+    log_path = tmp_path / f"simulator-{port}.log"
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "simulator", "--port", str(port), *args],
+            cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+        )
+    try:
+        url = f"http://127.0.0.1:{port}"
+        wait_until_serving(url + "/_sim/stats", process=process)
+        yield Running(process, url, log_path)
+    finally:
+        _stop(process)
+
+
+@contextlib.contextmanager
+def gunicorn_process(tmp_path: Path, env: dict[str, str], workers: int = 2, threads: int = 4) -> Iterator[Running]:
+    """``gunicorn -c gunicorn.conf.py wsgi:app`` on a free port with ``env`` added."""
+    port = free_port()
+    log_path = tmp_path / f"gunicorn-{port}.log"
+    full_env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("CALLNOS_", "GUNICORN_"))},
+        "GUNICORN_BIND": f"127.0.0.1:{port}",
+        "GUNICORN_WORKERS": str(workers),
+        "GUNICORN_THREADS": str(threads),
+        **env,
+    }
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(
+            [str(BIN / "gunicorn"), "-c", "gunicorn.conf.py", "wsgi:app"],
+            cwd=ROOT, env=full_env, stdout=log, stderr=subprocess.STDOUT,
+        )
+    try:
+        url = f"http://127.0.0.1:{port}"
+        wait_until_serving(url + "/healthz", process=process)
+        yield Running(process, url, log_path)
+    finally:
+        _stop(process)
+
+
+def worker_pids(master_pid: int) -> list[int]:
+    """The pids of a gunicorn master's worker processes."""
+    children = Path(f"/proc/{master_pid}/task/{master_pid}/children")
+    return [int(pid) for pid in children.read_text().split()] if children.exists() else []
