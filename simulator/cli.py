@@ -37,6 +37,12 @@ _OPTIONS: tuple[tuple[str, str, Callable[[str], Any], str], ...] = (
     ("--max-batch-count", "max_batch_count", int, "largest batchCount accepted"),
 )
 
+_CHOICES = (
+    ("--shape", "shape", SHAPES, "one-record answers: alternate, always a list, or the record itself"),
+    ("--spelling", "spelling", SPELLINGS, "seviceId/uiqueId (doc), serviceId/uniqueId (fixed), or varied"),
+    ("--expiry-format", "expiry_format", EXPIRY_FORMATS, "token expirations as numbers, strings, or alternating"),
+)
+
 
 def _flag(text: str) -> bool:
     lowered = text.strip().lower()
@@ -63,14 +69,19 @@ def _from_env(env: Mapping[str, str], field: str, cast: Callable[[str], Any], de
 def build_parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
     """Build the argument parser, with defaults taken from ``SIM_*`` variables."""
     base = SimulatorConfig(port=8081)
-    parser = argparse.ArgumentParser(prog="python -m simulator", description="Fake AICC iSales upstream.")
+    parser = argparse.ArgumentParser(
+        prog="python -m simulator", description="Fake AICC iSales upstream (login, refresh, callnos).",
+        epilog="Every flag can also be set by a variable: --token-ttl 60 is SIM_TOKEN_TTL=60; "
+        "SIM_FAULT and SIM_STATIC_TOKEN take comma-separated lists. Fault kinds: ok, latency:MS, "
+        "status:CODE, result:CODE, broken_json, wrong_shape[:0-2], huge:BYTES, drop, reset, "
+        "timeout:SECONDS, drip:BYTES_PER_SECOND.",
+    )
     for flag, field, cast, text in _OPTIONS:
         default = _from_env(env, field, cast, getattr(base, field))
         parser.add_argument(flag, dest=field, type=cast, default=default, help=text)
-    for flag, field, choices in (("--shape", "shape", SHAPES), ("--spelling", "spelling", SPELLINGS),
-                                 ("--expiry-format", "expiry_format", EXPIRY_FORMATS)):
+    for flag, field, choices, text in _CHOICES:
         default = _from_env(env, field, str, getattr(base, field))
-        parser.add_argument(flag, dest=field, choices=choices, default=default)
+        parser.add_argument(flag, dest=field, choices=choices, default=default, help=text)
     _add_lists(parser, env)
     _add_switches(parser, env)
     return parser

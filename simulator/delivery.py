@@ -51,17 +51,8 @@ def deliver(
     ``before_write`` runs just before the first byte goes out, so counters it
     bumps are already visible to a client that has just read the answer.
     """
-    if fault.kind == "drop":
-        handler.close_connection = True
+    if _withheld(handler, fault, stopping):
         return False
-    if fault.kind == "reset":
-        reset(handler)
-        return False
-    if fault.kind == "timeout":
-        stopping.wait(float(fault.value or 0))
-        if peer_closed(handler.connection):  # the client gave up: nobody reads it
-            handler.close_connection = True
-            return False
     if before_write is not None:
         before_write()
     try:
@@ -70,6 +61,22 @@ def deliver(
         handler.close_connection = True
         return False
     return True
+
+
+def _withheld(handler: BaseHTTPRequestHandler, fault: Fault, stopping: threading.Event) -> bool:
+    """Apply drop, reset and timeout; True when the answer must not be written."""
+    if fault.kind == "drop":
+        handler.close_connection = True
+        return True
+    if fault.kind == "reset":
+        reset(handler)
+        return True
+    if fault.kind == "timeout":
+        stopping.wait(float(fault.value or 0))
+        if peer_closed(handler.connection):  # the client gave up: nobody would read it
+            handler.close_connection = True
+            return True
+    return False
 
 
 def _write(handler: BaseHTTPRequestHandler, answer: Answer, drip_rate: int, stopping: threading.Event) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from http.client import HTTPConnection
 import json
 import os
 import re
@@ -11,6 +10,7 @@ import subprocess
 import sys
 import threading
 import time
+from http.client import HTTPConnection
 from pathlib import Path
 from typing import Any, Callable
 
@@ -69,7 +69,7 @@ def callnos(http: requests.Session, sim: Simulator, token: str | None, batch: in
 
 def records_of(answer: requests.Response) -> list[dict[str, Any]]:
     data = answer.json()["resultData"]
-    return data["taskData"] if "taskData" in data else [{k: v for k, v in data.items()}]
+    return data["taskData"] if "taskData" in data else [dict(data)]
 
 
 def customer_ids(records: list[dict[str, Any]]) -> list[str]:
