@@ -7,7 +7,7 @@ to consumers in CONTRACT.md ("ie_data"). The grammar read here::
     ie_part   = element *( ";" element )
     element   = name [ ":" pair *( "," pair ) ]      ; split at the first ":"
     pair      = key [ "=" value ]                    ; split at the first "="
-    sip_mark  = "sipdatahead" *space ":"             ; any case, first one wins
+    sip_mark  = "sipdatahead" *space ( ":" / "：" )  ; any case, first one wins
     sip_part  = header *( "#%#%" header ) [ "#$#$" ignored ]
     header    = name [ ":" value ]                    ; split at the first ":"
 
@@ -21,8 +21,10 @@ to consumers in CONTRACT.md ("ie_data"). The grammar read here::
 
 Anything else odd is tolerated and reported in ``warnings`` (full-width
 separators, an element without ``:``, a pair without ``=``, a repeated element
-or key, a missing end mark, ...); parsing never raises. Every step is a
-C-level ``str`` method over disjoint slices, so the time is linear in the
+or key, a missing end mark, ...) in the order of the text they are about: the
+first MAX_WARNINGS verbatim, the rest counted. Parsing never raises. Each
+character is looked at a bounded number of times, nearly always by a C-level
+``str`` method (split, partition, find, strip), so the time is linear in the
 length of the string. Results are plain dicts, ready for orjson.
 """
 
@@ -43,9 +45,10 @@ SIP_NAME_SEP = ":"
 CALLER_ELEMENT = "callerno"
 CALLER_KEY = "callernumber"
 # Full-width forms the upstream forbids but people type: "；" "：" "，" "＝".
-FULL_WIDTH_SEPARATORS = {"\uff1b": ";", "\uff1a": ":", "\uff0c": ",", "\uff1d": "="}
+FULL_WIDTH_SEPARATORS = {"\uff1b": ELEMENT_SEP, "\uff1a": NAME_SEP, "\uff0c": PAIR_SEP, "\uff1d": VALUE_SEP}
 MAX_WARNINGS = 20  # kept verbatim; the rest are counted in one last warning
 MAX_QUOTED = 40  # characters of input quoted in a warning
+MAX_QUOTED_REPR = 60  # characters of their repr(), escapes included
 
 _FULL_WIDTH_TABLE = str.maketrans(FULL_WIDTH_SEPARATORS)
 _ASCII_LOWER = str.maketrans(ascii_uppercase, ascii_lowercase)
@@ -66,9 +69,10 @@ class IeData(TypedDict):
 
 def _quote(text: str) -> str:
     """Quote a piece of input for a warning, cut short so warnings stay small."""
-    if len(text) > MAX_QUOTED:
-        return repr(text[:MAX_QUOTED]) + "..."
-    return repr(text)
+    quoted = repr(text[:MAX_QUOTED])
+    if len(quoted) > MAX_QUOTED_REPR:  # escapes such as \x1f made it long
+        return quoted[:MAX_QUOTED_REPR] + "..."
+    return quoted + "..." if len(text) > MAX_QUOTED else quoted
 
 
 class _Warnings:
@@ -94,7 +98,7 @@ class _Warnings:
         return self.texts
 
 
-def _lower_in_place(text: str) -> str:
+def _lower_same_length(text: str) -> str:
     """Lower text so that each index still points at the same character."""
     lower = text.lower()
     if len(lower) != len(text):  # a few letters lower to two chars ("İ")
@@ -104,7 +108,7 @@ def _lower_in_place(text: str) -> str:
 
 def _find_sip_mark(raw: str) -> tuple[int, int]:
     """Return (start, end) of the first SIP marker, colon included, or (-1, -1)."""
-    lower = _lower_in_place(raw)
+    lower = _lower_same_length(raw)
     size = len(lower)
     start = lower.find(SIP_MARK)
     while start >= 0:
@@ -192,21 +196,17 @@ def _parse_ie_part(text: str, warnings: _Warnings) -> tuple[dict[str, dict[str, 
 
 def _check_sip_mark(ie_part: str, mark_colon: str, warnings: _Warnings) -> None:
     """Warn about a SIP marker that is odd but still read as one."""
-    if mark_colon == SIP_MARK_FULL_WIDTH_COLON:
-        warnings.add("SIP marker 'sipdatahead' has a full-width colon; read as ':'")
     before = ie_part.rstrip()
-    if before and before[-1] not in (ELEMENT_SEP, "\uff1b"):
+    if before and FULL_WIDTH_SEPARATORS.get(before[-1], before[-1]) != ELEMENT_SEP:
         last = before.rpartition(ELEMENT_SEP)[2].strip()
         warnings.add("'sipdatahead:' found inside element {}; the rest read as SIP data", last)
+    if mark_colon == SIP_MARK_FULL_WIDTH_COLON:
+        warnings.add("SIP marker 'sipdatahead' has a full-width colon; read as ':'")
 
 
 def _parse_sip_part(text: str, warnings: _Warnings) -> list[SipHeader]:
     """Read the SIP headers after the marker, up to the end mark."""
     body, end, rest = text.partition(SIP_END)
-    if not end:
-        warnings.add("SIP part has no end mark '#$#$'; headers read to the end")
-    elif rest and not rest.isspace():
-        warnings.add("text after the SIP end mark '#$#$' ignored: {}", rest.strip())
     headers: list[SipHeader] = []
     for item in body.split(SIP_HEADER_SEP):
         name, colon, value = item.partition(SIP_NAME_SEP)
@@ -218,6 +218,10 @@ def _parse_sip_part(text: str, warnings: _Warnings) -> list[SipHeader]:
         elif not name:
             warnings.add("SIP header {} has an empty name; kept under ''", item.strip())
         headers.append({"name": name, "value": value.strip()})
+    if not end:
+        warnings.add("SIP part has no end mark '#$#$'; headers read to the end")
+    elif rest and not rest.isspace():
+        warnings.add("text after the SIP end mark '#$#$' ignored: {}", rest.strip())
     return headers
 
 
@@ -233,13 +237,8 @@ def parse_ie_data(raw: str) -> IeData:
         elements, caller = _parse_ie_part(ie_part, warnings)
         _check_sip_mark(ie_part, raw[end - 1], warnings)
         headers = _parse_sip_part(raw[end:], warnings)
-    return {
-        "elements": elements,
-        "caller_number": caller,
-        "sip_headers": headers,
-        "raw": raw,
-        "warnings": warnings.result(),
-    }
+    return {"elements": elements, "caller_number": caller, "sip_headers": headers,
+            "raw": raw, "warnings": warnings.result()}
 
 
 # The builder: what each token must not contain for the string to read back
@@ -267,11 +266,14 @@ def _format_element(name: str, pairs: Mapping[str, str]) -> str:
     name = _checked(name, "element name", _NAME_FORBIDS)
     if name.lower() == CALLER_ELEMENT:
         raise ValueError("pass the caller number as caller_number, not as an element")
-    body = PAIR_SEP.join(
-        _checked(key, "key", _KEY_FORBIDS) + VALUE_SEP + _checked(value, "value", _VALUE_FORBIDS, empty_ok=True)
-        for key, value in pairs.items()
-    )
+    body = PAIR_SEP.join(_format_pair(key, value) for key, value in pairs.items())
     return name + NAME_SEP + body
+
+
+def _format_pair(key: str, value: str) -> str:
+    """Write one ``key=value`` pair."""
+    key = _checked(key, "key", _KEY_FORBIDS)
+    return key + VALUE_SEP + _checked(value, "value", _VALUE_FORBIDS, empty_ok=True)
 
 
 def _format_header(header: SipHeader) -> str:
@@ -293,7 +295,8 @@ def format_ie_data(
     if caller_number is not None:
         number = _checked(caller_number, "caller number", _VALUE_FORBIDS)
         parts.append(f"{CALLER_ELEMENT}{NAME_SEP}{CALLER_KEY}{VALUE_SEP}{number}")
-    if SIP_MARK in _lower_in_place(ELEMENT_SEP.join(parts)):  # separators are not letters: one token has it
+    # Separators are not letters, so a "sipdatahead" here lies inside one token.
+    if SIP_MARK in _lower_same_length(ELEMENT_SEP.join(parts)):
         raise ValueError("the IE part cannot contain 'sipdatahead'")
     headers = [_format_header(header) for header in sip_headers]
     if headers:

@@ -13,7 +13,8 @@ CASES = json.loads((Path(__file__).parent / "data" / "iedata_cases.json").read_t
 
 CONTRACT_RAW = (
     "RedInfo:RedInd=1,OldRes=1,Res=1,Count=2;RedNumber:NumPlan=0,NumType=0,NumSi=0,NumPi=0,Number=9558800;"
-    "callerno:callernumber=12345;sipdatahead:x-charge:Bob sip:bob@biloxi.com;tag=a\\6c,85cf#%#%x-vdf:vender name#$#$"
+    "callerno:callernumber=12345;"
+    "sipdatahead:x-charge:Bob sip:bob@biloxi.com;tag=a\\6c,85cf#%#%x-vdf:vender name#$#$"
 )
 # CONTRACT.md section 1, the "ie_data" object of the example answer, verbatim.
 CONTRACT_IE_DATA = r"""{
@@ -99,6 +100,13 @@ def test_format_of_nothing_is_the_empty_string():
 def test_format_refuses_what_would_not_read_back(args):
     with pytest.raises(ValueError):
         format_ie_data(*args)
+
+
+@pytest.mark.parametrize("text", ["\x08" * 500, "\U0001342f" * 500, "N" * 500, "\u5ba2" * 500])
+def test_quoted_input_in_warnings_stays_short(text):
+    result = parse_ie_data(f"{text}:{text},{text}={text};callerno:{text}=1")
+    assert len(result["warnings"]) == 4
+    assert all(len(warning) < 200 for warning in result["warnings"])
 
 
 # --- hostile input: about 1 MB each; correctness and bounded warnings, no timing.
