@@ -109,6 +109,10 @@ class Simulator:
         """Issue a valid access token, e.g. for the gateway's static auth mode."""
         return self.state.tokens.issue().token
 
+    def issued_tokens(self) -> list[str]:
+        """Every access and refresh token issued lately (bounded), to check none leaks."""
+        return self.state.tokens.issued()
+
     def remaining(self, sub_cc_no: int, vdn_id: int, service_id: int) -> int:
         """Return how many records of a task are still queued."""
         return self.state.queues.remaining((sub_cc_no, vdn_id, service_id))

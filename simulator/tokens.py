@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import secrets
 import threading
+from collections import deque
 import time
 from dataclasses import dataclass
 from typing import Callable
 
 _SWEEP_ABOVE = 10_000  # purge expired entries once a table grows past this
+_HISTORY = 10_000  # tokens remembered for leak checks
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,7 @@ class TokenStore:
         self._access: dict[str, float] = {}
         self._refresh: dict[str, float] = {}
         self._lock = threading.Lock()
+        self._history: deque[str] = deque(maxlen=_HISTORY)
 
     def issue(self) -> TokenPair:
         """Issue a new access token and refresh token."""
@@ -52,6 +55,7 @@ class TokenStore:
         now = self._clock()
         with self._lock:
             self._access[pair.token] = now + self._ttl
+            self._history.extend((pair.token, pair.refresh_token))
             self._refresh[pair.refresh_token] = now + self._refresh_ttl
             self._sweep(now)
         return pair
@@ -65,6 +69,11 @@ class TokenStore:
         if self._refresh.get(refresh_token, 0.0) <= self._clock():
             return None
         return self.issue()
+
+    def issued(self) -> list[str]:
+        """Every token and refresh token issued lately, for tests that hunt for leaks."""
+        with self._lock:
+            return list(self._history)
 
     def expire_access(self) -> None:
         """Make every issued access token invalid now (static ones stay)."""
