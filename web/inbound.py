@@ -15,7 +15,7 @@ from typing import Any
 import orjson
 from flask import Request
 
-from adapter.errors import InvalidRequest, Unauthorized
+from adapter.errors import InvalidRequest, PayloadTooLarge, Unauthorized
 
 REQUEST_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/@+=-]{0,127}")
 JSON_TYPES = ("application/json",)
@@ -62,6 +62,10 @@ def json_object_from(request: Request) -> dict[str, Any]:
     if request.mimetype not in JSON_TYPES and not request.mimetype.endswith("+json"):
         raise InvalidRequest("The body must be JSON, sent with Content-Type: application/json.")
     raw = request.get_data(cache=True)
+    limit = request.max_content_length
+    if limit is not None and request.content_length is None and len(raw) >= limit:
+        # A chunked body is cut at the limit by werkzeug, not refused: refuse it here.
+        raise PayloadTooLarge(f"The body is over the {limit}-byte limit.")
     try:
         data = orjson.loads(raw)
     except orjson.JSONDecodeError:
