@@ -8,6 +8,7 @@ command, the logs on stderr.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import socket
@@ -85,21 +86,42 @@ def simulator_process(tmp_path: Path, *args: str) -> Iterator[Running]:
         _stop(process)
 
 
-@contextlib.contextmanager
-def gunicorn_process(tmp_path: Path, env: dict[str, str], workers: int = 2, threads: int = 4) -> Iterator[Running]:
-    """``gunicorn -c gunicorn.conf.py wsgi:app`` on a free port with ``env`` added."""
-    port = free_port()
-    log_path = tmp_path / f"gunicorn-{port}.log"
-    full_env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("CALLNOS_", "GUNICORN_"))},
+GUNICORN_COMMAND = "gunicorn -c gunicorn.conf.py wsgi:app"
+OUTER_SETTINGS = ("CALLNOS_", "GUNICORN_", "PROMETHEUS_MULTIPROC_DIR", "prometheus_multiproc_dir")
+
+
+def gunicorn_env(env: dict[str, str], port: int, workers: int = 2, threads: int = 4) -> dict[str, str]:
+    """This process's environment without its gateway settings, plus ``env`` and a bind."""
+    return {
+        **{k: v for k, v in os.environ.items() if not k.startswith(OUTER_SETTINGS)},
+        "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
         "GUNICORN_BIND": f"127.0.0.1:{port}",
         "GUNICORN_WORKERS": str(workers),
         "GUNICORN_THREADS": str(threads),
         **env,
     }
+
+
+def run_gunicorn(env: dict[str, str], timeout: float = 20) -> subprocess.CompletedProcess:
+    """Run gunicorn to its end (for starts that must fail); stdout and stderr together."""
+    return subprocess.run(
+        [str(BIN / "gunicorn"), "-c", "gunicorn.conf.py", "wsgi:app"], cwd=ROOT,
+        env=gunicorn_env(env, free_port()), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        text=True, timeout=timeout,
+    )
+
+
+@contextlib.contextmanager
+def gunicorn_process(
+    tmp_path: Path, env: dict[str, str], workers: int = 2, threads: int = 4, command: str = GUNICORN_COMMAND,
+) -> Iterator[Running]:
+    """``command`` (run by bash, with the venv's bin first on PATH) on a free port with ``env`` added."""
+    port = free_port()
+    log_path = tmp_path / f"gunicorn-{port}.log"
+    full_env = gunicorn_env(env, port, workers, threads)
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
-            [str(BIN / "gunicorn"), "-c", "gunicorn.conf.py", "wsgi:app"],
+            ["bash", "-c", f"exec {command}"],
             cwd=ROOT, env=full_env, stdout=log, stderr=subprocess.STDOUT,
         )
     try:
@@ -114,3 +136,21 @@ def worker_pids(master_pid: int) -> list[int]:
     """The pids of a gunicorn master's worker processes."""
     children = Path(f"/proc/{master_pid}/task/{master_pid}/children")
     return [int(pid) for pid in children.read_text().split()] if children.exists() else []
+
+
+def json_lines(text: str) -> list[dict]:
+    """Parse a log of JSON lines; fails (ValueError) on any line that is not one JSON object."""
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+def busiest_worker(pids: list[int]) -> int:
+    """The worker holding the most sockets (client connections), so a kill test hits live work."""
+
+    def sockets(pid: int) -> int:
+        fd_dir = Path(f"/proc/{pid}/fd")
+        try:
+            return sum(1 for fd in fd_dir.iterdir() if os.readlink(fd).startswith("socket:"))
+        except OSError:
+            return -1
+
+    return max(pids, key=sockets)

@@ -15,7 +15,7 @@ import pytest
 import requests
 
 from bench.load_driver import LoadResult, run_load
-from servers import gunicorn_process, simulator_process, worker_pids
+from servers import busiest_worker, gunicorn_process, simulator_process, worker_pids
 
 pytestmark = pytest.mark.load
 
@@ -63,7 +63,13 @@ def test_a_killed_worker_is_replaced_and_no_batch_vanishes_silently(tmp_path, si
     with simulator_process(tmp_path, "--fault", "callnos=latency:20") as sim, \
             gunicorn_process(tmp_path, gateway_env(sim.url)) as gateway:
         before = worker_pids(gateway.process.pid)
-        killer = threading.Timer(1.0, lambda: os.kill(before[0], sig))
+        victim: list[int] = []
+
+        def kill_the_busiest() -> None:
+            victim.append(busiest_worker(before))
+            os.kill(victim[0], sig)
+
+        killer = threading.Timer(1.0, kill_the_busiest)
         killer.start()
         result = load(gateway.url, FETCHES // 2)
         killer.join()
@@ -71,7 +77,7 @@ def test_a_killed_worker_is_replaced_and_no_batch_vanishes_silently(tmp_path, si
         after = worker_pids(gateway.process.pid)
         stats = sim_stats(sim.url)
     print(f"kill -{sig.name}:", result.summary(), "taken:", stats["records_taken"])
-    assert before[0] not in after and len(after) == 2, "the master did not replace the worker"
+    assert victim[0] not in after and len(after) == 2, "the master did not replace the worker"
     assert set(result.statuses) <= DOCUMENTED | {0}
     assert_nothing_taken_twice(result)
     lost = stats["records_taken"] - result.records
@@ -80,3 +86,24 @@ def test_a_killed_worker_is_replaced_and_no_batch_vanishes_silently(tmp_path, si
     assert lost <= result.errors_with_possible_loss * 5
     if sig == signal.SIGTERM:
         assert lost == 0 and result.statuses[200] == result.sent, "a graceful stop must finish in-flight work"
+
+
+def test_tokens_expiring_mid_load_are_renewed_without_losing_a_batch(tmp_path):
+    with simulator_process(tmp_path) as sim, gunicorn_process(tmp_path, gateway_env(sim.url)) as gateway:
+        def expire_twice() -> None:
+            for _ in range(2):
+                time.sleep(0.4)
+                requests.post(sim.url + "/_sim/expire-tokens", timeout=5)
+
+        expirer = threading.Thread(target=expire_twice)
+        expirer.start()
+        result = load(gateway.url, FETCHES // 2)
+        expirer.join()
+        stats = sim_stats(sim.url)
+    print("tokens expired mid-load:", result.summary(), "refused:", stats["callnos_unauthorized"],
+          "logins:", stats["login"], "refreshes:", stats["refresh"])
+    assert result.statuses[200] == result.sent
+    assert stats["callnos_unauthorized"] >= 1, "the expiry should have been met at least once"
+    assert result.records == stats["records_taken"]
+    assert_nothing_taken_twice(result)
+    assert stats["login"] + stats["refresh"] <= 2 * 3  # per worker: a first login, then one renewal per expiry
