@@ -1,73 +1,125 @@
 """gunicorn settings for callnos-gateway; every one can be overridden by environment.
 
-Nothing here logs in or starts a thread: it is safe with and without
-``preload_app``. The settings are validated once in the master, so a bad
-``CALLNOS_*`` value stops the start with one line before any worker boots.
+The ``CALLNOS_*`` settings are read and checked here, in the master, before
+gunicorn writes a line: a bad one (or a bad ``GUNICORN_*`` value) stops the
+start with one JSON line naming it and exit status 3. Their timeouts size the
+worker timeouts. Nothing here logs in, connects or starts a thread, so it is
+safe with and without ``preload_app``.
+
+Logs: gunicorn's own lines go through the app's JSON formatter and secret
+filter (``logconfig_dict``); its access log is off (the app writes its own).
+Metrics: the multiprocess directory is prepared before any process imports
+prometheus_client, and ``child_exit`` drops a dead worker's live gauges.
 """
 
+import logging
+import math
 import os
-import sys
+
+from dotenv import dotenv_values
+
+from adapter.config import load_settings
+from adapter.errors import ConfigError
+from web import logs, metrics_dir, redact
+
+LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
+OUTER_SETTINGS = ("GUNICORN_", metrics_dir.ENV)
 
 
-def _env(name, default, cast=str):
-    value = os.environ.get(name)
-    if value is None or value == "":
-        return default
+def _app_settings():
     try:
-        return cast(value)
-    except ValueError:
-        sys.stderr.write(f"callnos-gateway: invalid configuration: {name}: not a valid {cast.__name__}\n")
-        raise SystemExit(3) from None
+        return load_settings()
+    except ConfigError as error:
+        logs.fatal(error.one_line(), settings=sorted(error.problems))
 
 
-def _bool(value):
-    return value.strip().lower() in ("1", "true", "yes", "on")
+def _adopt_env_file():
+    """Take GUNICORN_* and PROMETHEUS_MULTIPROC_DIR from CALLNOS_ENV_FILE too (the environment wins)."""
+    path = os.environ.get("CALLNOS_ENV_FILE")
+    if not path:
+        return  # load_settings has checked that a named file exists
+    for name, value in dotenv_values(path).items():
+        if name.startswith(OUTER_SETTINGS) and value is not None:
+            os.environ.setdefault(name, value)
 
 
-def _upstream_deadline():
-    read = _env("CALLNOS_READ_TIMEOUT", 10.0, float)
-    return _env("CALLNOS_TOTAL_TIMEOUT", read + 2.0, float)
+def _int(name, default, minimum=1):
+    text = os.environ.get(name, "").strip()
+    if not text:
+        return default
+    if not text.isdigit() or int(text) < minimum:
+        logs.fatal(f"invalid configuration: {name}: must be a whole number >= {minimum}", settings=[name])
+    return int(text)
 
 
-bind = _env("GUNICORN_BIND", "127.0.0.1:8080").split(",")
-workers = _env("GUNICORN_WORKERS", 2, int)
+def _choice(name, default, allowed):
+    value = os.environ.get(name, "").strip().lower() or default
+    if value not in allowed:
+        logs.fatal(f"invalid configuration: {name}: must be one of {', '.join(allowed)}", settings=[name])
+    return value
+
+
+def _metrics_dir():
+    try:
+        return metrics_dir.prepare()
+    except OSError as error:
+        name = metrics_dir.ENV
+        logs.fatal(f"invalid configuration: {name}: cannot use it: {error.strerror}", settings=[name])
+
+
+_settings = _app_settings()
+_adopt_env_file()
+redact.remember(*logs.secrets_of(_settings))
+logging.captureWarnings(True)  # warnings in the master become JSON lines too
+# The longest request: a login, then a callnos exchange, each within CALLNOS_TOTAL_TIMEOUT.
+_longest_request = math.ceil(2 * _settings.total_timeout)
+
+bind = (os.environ.get("GUNICORN_BIND") or "127.0.0.1:8080").split(",")
+workers = _int("GUNICORN_WORKERS", 2)
 worker_class = "gthread"
-threads = _env("GUNICORN_THREADS", 4, int)
-# A worker must outlive the longest upstream exchange (connect retries included).
-timeout = _env("GUNICORN_TIMEOUT", int(_upstream_deadline()) + 20, int)
-graceful_timeout = _env("GUNICORN_GRACEFUL_TIMEOUT", int(_upstream_deadline()) + 5, int)
+threads = _int("GUNICORN_THREADS", 4)
+timeout = _int("GUNICORN_TIMEOUT", _longest_request + 10, minimum=math.ceil(_settings.total_timeout) + 1)
+graceful_timeout = _int("GUNICORN_GRACEFUL_TIMEOUT", _longest_request + 5)
 # Above the common 60 s load balancer idle timeout, so the balancer closes first.
-keepalive = _env("GUNICORN_KEEPALIVE", 75, int)
-max_requests = _env("GUNICORN_MAX_REQUESTS", 10000, int)
-max_requests_jitter = _env("GUNICORN_MAX_REQUESTS_JITTER", 1000, int)
-forwarded_allow_ips = _env("GUNICORN_FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
-preload_app = _env("GUNICORN_PRELOAD", False, _bool)
+keepalive = _int("GUNICORN_KEEPALIVE", 75)
+max_requests = _int("GUNICORN_MAX_REQUESTS", 10000, minimum=0)
+max_requests_jitter = _int("GUNICORN_MAX_REQUESTS_JITTER", 1000, minimum=0)
+forwarded_allow_ips = os.environ.get("GUNICORN_FORWARDED_ALLOW_IPS") or "127.0.0.1,::1"
+preload_app = _choice("GUNICORN_PRELOAD", "false", ("true", "false")) == "true"
 worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
-accesslog = None  # the app writes its own JSON access line per request
-errorlog = "-"
-loglevel = _env("GUNICORN_LOG_LEVEL", "info")
 proc_name = "callnos-gateway"
+loglevel = _choice("GUNICORN_LOG_LEVEL", "info", LOG_LEVELS)
+errorlog = "-"
+accesslog = None
+logconfig_dict = logs.logging_config(_settings.log_level, loglevel)
 # gunicorn's control socket has one default path per user, so two instances on
 # one host would collide: off unless a path is given.
-control_socket = _env("GUNICORN_CONTROL_SOCKET", "")
+control_socket = os.environ.get("GUNICORN_CONTROL_SOCKET", "")
 control_socket_disable = not control_socket
 if not control_socket:
     del control_socket
+_metrics = _metrics_dir()
 
 
 def on_starting(server):
-    """Validate the settings in the master: one line naming the setting, no traceback."""
-    from adapter.config import load_settings
-    from adapter.errors import ConfigError
+    """Log the effective settings in one line (no secret: ``describe`` leaves them out)."""
+    cfg = server.cfg
+    effective = {name: cfg.settings[name].get() for name in (
+        "bind", "workers", "threads", "timeout", "graceful_timeout", "keepalive",
+        "max_requests", "max_requests_jitter", "preload_app", "forwarded_allow_ips", "loglevel",
+    )}
+    settings = _settings.describe()  # no secret; passwords in URLs masked
+    server.log.info("callnos-gateway starting", extra={"gunicorn": effective, "settings": settings, "metrics_dir": _metrics})
 
-    try:
-        settings = load_settings()
-    except ConfigError as error:
-        sys.stderr.write(f"callnos-gateway: {error.one_line()}\n")
-        sys.stderr.flush()
-        os._exit(3)
-    upstream = settings.upstream_url
-    server.log.info(
-        "callnos-gateway starting: bind=%s workers=%s threads=%s timeout=%s keepalive=%s upstream=%s auth_mode=%s",
-        ",".join(bind), workers, threads, timeout, keepalive, upstream, settings.auth_mode,
-    )
+
+def child_exit(server, worker):
+    """Drop a dead worker's live gauges (in-flight) from the metrics; its counters stay."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
+
+
+def on_exit(server):
+    """Remove the metrics directory if this start made it."""
+    metrics_dir.remove_if_temporary()
+

@@ -1,13 +1,22 @@
-"""WSGI entry point for gunicorn: ``gunicorn -c gunicorn.conf.py wsgi:app``."""
+"""WSGI entry point for gunicorn: ``gunicorn -c gunicorn.conf.py wsgi:app``.
 
-import sys
+Settings are read once here; a bad one stops the process with one JSON line
+naming it. Logging becomes JSON on stderr with the settings' secrets masked
+(under gunicorn the config already did the JSON part; this sets the level).
+"""
 
+import logging
+
+from adapter.config import load_settings
 from adapter.errors import ConfigError
+from app import create_app
+from web import logs
 
 try:
-    from app import create_app
-
-    app = create_app()
+    settings = load_settings()
+    logs.configure(settings.log_level, logs.secrets_of(settings))
+    if not settings.api_keys:
+        logging.getLogger("callnos.start").warning("CALLNOS_ALLOW_ANONYMOUS=true: /v1 answers without a key")
+    app = create_app(settings)
 except ConfigError as error:
-    sys.stderr.write(f"callnos-gateway: {error.one_line()}\n")
-    raise SystemExit(3) from None
+    logs.fatal(error.one_line(), settings=sorted(error.problems))

@@ -12,10 +12,12 @@ import os
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from environs import Env, EnvError, validate
 
 from adapter.errors import ConfigError
+from adapter.idempotency import store_url_problem
 
 PREFIX = "CALLNOS_"
 AUTH_MODES = ("static", "login")
@@ -70,7 +72,20 @@ class Settings:
         hidden = {"token", "password", "api_keys"}
         safe = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in hidden}
         safe["api_keys"] = len(self.api_keys)
+        for name in ("upstream_url", "idempotency_url"):
+            safe[name] = without_password(safe[name])
         return safe
+
+
+def without_password(url: str | None) -> str | None:
+    """Hide the password of a ``scheme://user:password@host`` URL, for logs."""
+    if not url or "@" not in url:
+        return url
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.netloc.rsplit("@", 1)[1]
+    return urlunsplit(parts._replace(netloc=f"{parts.username or ''}:***@{host}"))
 
 
 def check_consistency(settings: Settings) -> None:
@@ -87,6 +102,8 @@ def check_consistency(settings: Settings) -> None:
         problems["API_KEYS"] = "no inbound key set; set keys or CALLNOS_ALLOW_ANONYMOUS=true"
     if settings.total_timeout is not None and settings.total_timeout < settings.read_timeout:
         problems["TOTAL_TIMEOUT"] = "must not be below CALLNOS_READ_TIMEOUT"
+    if settings.idempotency_url and (store_problem := store_url_problem(settings.idempotency_url)):
+        problems["IDEMPOTENCY_URL"] = store_problem
     if problems:
         raise ConfigError({PREFIX + name: [text] for name, text in problems.items()})
 
@@ -105,6 +122,7 @@ def load_settings() -> Settings:
         env.seal()
     except EnvError as error:
         raise ConfigError(_prefixed(getattr(error, "error_messages", {}))) from None
+    values["log_level"] = values["log_level"].upper()
     values["token"] = _secret(values.pop("token"), values.pop("token_file"), "TOKEN")
     values["password"] = _secret(values.pop("password"), values.pop("password_file"), "PASSWORD")
     return Settings(**values)
@@ -139,7 +157,7 @@ def _read_values(env: Env) -> dict[str, Any]:
         "retry_backoff": env.float("RETRY_BACKOFF", 0.2, validate=validate.Range(min=0, max=10)),
         "ca_bundle": env.str("CA_BUNDLE", None, validate=_existing_file),
         "pool_size": env.int("POOL_SIZE", 16, validate=validate.Range(min=1, max=1024)),
-        "log_level": env.str("LOG_LEVEL", "INFO", validate=validate.OneOf(LOG_LEVELS)).upper(),
+        "log_level": env.str("LOG_LEVEL", "INFO", validate=_log_level),
         "idempotency_url": env.str("IDEMPOTENCY_URL", None),
         "idempotency_ttl": env.int("IDEMPOTENCY_TTL", 86400, validate=validate.Range(min=1)),
     }
@@ -169,6 +187,12 @@ def _http_url(value: str) -> bool:
 def _header_name(value: str) -> bool:
     if not value or not all(c.isalnum() or c in "-_" for c in value):
         raise validate.ValidationError("must be an HTTP header name such as Authorization")
+    return True
+
+
+def _log_level(value: str) -> bool:
+    if value.upper() not in LOG_LEVELS:
+        raise validate.ValidationError(f"must be one of {', '.join(LOG_LEVELS)}")
     return True
 
 

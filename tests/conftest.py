@@ -12,6 +12,8 @@ from adapter.config import Settings
 from app import create_app
 from simulator import Simulator, SimulatorConfig
 
+pytest_plugins = ["plugins.redis_notice"]
+
 API_KEY = "test-key-3f9a1c"
 STATIC_TOKEN = "static-token-7e51d0"
 SIM_USER, SIM_PASSWORD = "gateway", "s3cret-pa55word"

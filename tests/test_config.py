@@ -66,6 +66,7 @@ def test_secrets_never_show_in_repr_or_describe(env):
     ({"CALLNOS_AUTH_HEADER": "Bad Header"}, "CALLNOS_AUTH_HEADER"),
     ({"CALLNOS_TOTAL_TIMEOUT": "1"}, "CALLNOS_TOTAL_TIMEOUT"),
     ({"CALLNOS_ENV_FILE": "/no/such.env"}, "CALLNOS_ENV_FILE"),
+    ({"CALLNOS_LOG_LEVEL": "LOUD"}, "CALLNOS_LOG_LEVEL"),
 ])
 def test_a_bad_or_missing_setting_is_named_in_one_line(env, values, named):
     env(**values)
@@ -118,3 +119,16 @@ def test_wsgi_with_a_bad_setting_prints_one_line_and_no_traceback(tmp_path):
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "CALLNOS_UPSTREAM_URL" in lines[0]
     assert "Traceback" not in result.stderr
+
+
+def test_log_level_is_case_insensitive(env):
+    env(CALLNOS_LOG_LEVEL="debug")
+    assert load_settings().log_level == "DEBUG"
+
+
+def test_describe_hides_passwords_in_urls(env):
+    env(CALLNOS_UPSTREAM_URL="https://user:url-secret@upstream.example/base",
+        CALLNOS_IDEMPOTENCY_URL="redis://:redis-secret@127.0.0.1:6379/0")
+    described = str(load_settings().describe())
+    assert "url-secret" not in described and "redis-secret" not in described
+    assert "upstream.example/base" in described

@@ -8,7 +8,9 @@ from flask import Flask, current_app
 
 from adapter.callnos import UpstreamApi
 from adapter.config import Settings
+from adapter.idempotency import IdempotencyStore, open_store
 from schemas.request import CallDataRequestSchema
+from web import metrics
 from web.inbound import KeyRing
 
 EXTENSION = "callnos"
@@ -22,17 +24,19 @@ class Gateway:
     upstream: UpstreamApi
     keys: KeyRing
     request_schema: CallDataRequestSchema
+    idempotency: IdempotencyStore  # opens its file or connection on first use, after fork
 
     @classmethod
     def install(cls, app: Flask, settings: Settings) -> Gateway:
         """Build the objects once per app (no network, no thread)."""
         gateway = cls(
             settings=settings,
-            upstream=UpstreamApi(settings),
+            upstream=UpstreamApi(settings, on_token_event=metrics.count_token_event),
             keys=KeyRing(settings.api_keys),
             request_schema=CallDataRequestSchema(
                 max_batch=settings.max_batch, sub_cc_no=settings.sub_cc_no, vdn_id=settings.vdn_id
             ),
+            idempotency=open_store(settings.idempotency_url),
         )
         app.extensions[EXTENSION] = gateway
         return gateway

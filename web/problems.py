@@ -42,6 +42,8 @@ def problem(status: int, code: str, title: str, detail: str, **extra: Any) -> Re
 def handle_gateway_error(error: GatewayError) -> Response:
     """Answer a gateway error with its own status and code."""
     response = problem(error.status, error.code, error.title, error.detail, **error.extra)
+    if "upstream_status" in error.extra:
+        g.upstream_status = error.extra["upstream_status"]  # for the access line
     if isinstance(error, Unauthorized):
         response.headers["WWW-Authenticate"] = WWW_AUTHENTICATE
     return response

@@ -1,0 +1,66 @@
+"""Idempotency-Key support without Flask: the store interface, two stores, the fingerprint.
+
+Why: the records a callnos call takes off the upstream queue are gone from it
+once the upstream answers. If the gateway's answer then never reaches the
+client, a plain retry takes a new batch and the first is lost. With an
+Idempotency-Key the gateway stores the ``200`` answer before sending it and
+replays it to a retry (IETF httpapi "The Idempotency-Key HTTP Header Field";
+Stripe's "Idempotent requests").
+
+``CALLNOS_IDEMPOTENCY_URL`` picks the store:
+
+    sqlite:///var/idempotency.sqlite3    (default; relative to the working directory)
+    sqlite:////srv/callnos/idem.sqlite3  (absolute path: four slashes)
+    redis://host:6379/0, rediss://...    (several gateway instances)
+
+``open_store`` only parses the URL: no file or connection is opened until the
+first request that carries a key, so it is safe before gunicorn forks.
+"""
+
+from __future__ import annotations
+
+from adapter.idempotency.base import (
+    Claimed,
+    IdempotencyStore,
+    InFlight,
+    Mismatch,
+    Outcome,
+    Replay,
+    StoredAnswer,
+    StoreUnavailable,
+)
+from adapter.idempotency.fingerprint import fingerprint, scoped_key
+from adapter.idempotency.redis_store import RedisStore
+from adapter.idempotency.sqlite_store import SQLiteStore
+
+DEFAULT_URL = "sqlite:///var/idempotency.sqlite3"
+SQLITE_PREFIX = "sqlite:///"
+REDIS_SCHEMES = ("redis://", "rediss://")
+
+__all__ = [
+    "Claimed", "DEFAULT_URL", "IdempotencyStore", "InFlight", "Mismatch", "Outcome", "RedisStore", "Replay",
+    "SQLiteStore", "StoredAnswer", "StoreUnavailable", "fingerprint", "open_store", "scoped_key", "store_url_problem",
+]
+
+
+def store_url_problem(url: str) -> str | None:
+    """Say what is wrong with a store URL, or None when it can be used."""
+    if url.startswith(SQLITE_PREFIX):
+        path = url[len(SQLITE_PREFIX):]
+        if not path or path == ":memory:":
+            return "sqlite:/// needs a file path (each worker thread has its own connection)"
+        return None
+    if url.startswith(REDIS_SCHEMES) and len(url.split("://", 1)[1]) > 0:
+        return None
+    return "must be sqlite:///<path> or redis://host:port/db"
+
+
+def open_store(url: str | None) -> IdempotencyStore:
+    """Build the store a URL names (the default when None), opening nothing yet."""
+    url = url or DEFAULT_URL
+    problem = store_url_problem(url)
+    if problem:
+        raise ValueError(problem)
+    if url.startswith(SQLITE_PREFIX):
+        return SQLiteStore(url[len(SQLITE_PREFIX):])
+    return RedisStore(url)

@@ -1,0 +1,70 @@
+"""The OpenAPI document is valid, covers every route, and /docs works without the internet."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from openapi_spec_validator import validate
+
+from conftest import settings_for
+
+NOT_API = {"/openapi.json", "/docs", "/docs/assets/<path:filename>"}  # the docs themselves
+IMPLICIT = {"HEAD", "OPTIONS"}
+
+
+@pytest.fixture
+def app_client(gateway):
+    return gateway(settings_for("http://127.0.0.1:9"))
+
+
+@pytest.fixture
+def document(app_client):
+    return app_client.get("/openapi.json").json
+
+
+def test_the_document_is_valid_openapi_3(document):
+    validate(document)
+    assert document["openapi"].startswith("3.")
+
+
+def test_every_route_and_method_is_documented(app_client, document):
+    for rule in app_client.application.url_map.iter_rules():
+        if rule.rule in NOT_API:
+            continue
+        documented = {method.upper() for method in document["paths"].get(rule.rule, {})}
+        assert documented == set(rule.methods) - IMPLICIT, rule.rule
+
+
+def test_errors_are_documented_as_problem_json(document):
+    responses = document["paths"]["/v1/call-data"]["post"]["responses"]
+    for status in ("400", "401", "413", "502", "504"):
+        assert list(responses[status]["content"]) == ["application/problem+json"]
+    problem = document["components"]["schemas"]["Problem"]
+    assert {"type", "title", "status", "detail", "code"} <= set(problem["required"])
+    assert problem["example"]["code"] == "upstream_error"
+    assert "Error" not in document["components"]["schemas"]  # flask-smorest's own error shape is not ours
+    ready = document["paths"]["/readyz"]["get"]["responses"]["503"]["content"]["application/problem+json"]
+    assert ready["example"]["reason"] == "upstream_auth_failed"
+
+
+def test_the_request_schema_is_the_one_that_validates(document):
+    request = document["components"]["schemas"]["CallDataRequest"]
+    assert set(request["required"]) == {"task_id", "batch_size"}
+    assert request["additionalProperties"] is False
+
+
+def test_docs_load_their_assets_from_the_gateway(app_client):
+    page = app_client.get("/docs")
+    assert page.status_code == 200 and page.mimetype == "text/html"
+    html = page.get_data(as_text=True)
+    assets = re.findall(r'(?:src|href)="([^"]+)"', html)
+    assert assets and not [url for url in assets if "://" in url]
+    for url in assets:
+        answer = app_client.get("/" + url)  # relative to /docs
+        assert answer.status_code == 200 and len(answer.data) > 1000, url
+
+
+def test_docs_assets_stay_inside_their_directory(app_client):
+    assert app_client.get("/docs/assets/..%2F..%2F..%2Fapp.py").status_code == 404
+    assert app_client.get("/docs/assets/nothing.js").status_code == 404

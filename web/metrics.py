@@ -1,0 +1,105 @@
+"""Prometheus metrics: what ops graph and alert on, correct under several workers.
+
+Under gunicorn, ``gunicorn.conf.py`` sets ``PROMETHEUS_MULTIPROC_DIR`` before
+this module is imported, so every worker writes its values to files there and
+``/metrics`` sums them, whichever worker answers the scrape. Without it (tests,
+one process) the values live in memory and the default registry serves them.
+
+Labels stay bounded: the route is the URL rule (``/v1/call-data``), never the
+raw path, and requests that matched no rule are ``unmatched``.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+from flask import Flask, Response, g, request
+from flask_smorest import Blueprint
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
+from prometheus_client.multiprocess import MultiProcessCollector
+
+from adapter.errors import UpstreamError
+from web.metrics_dir import ENV as MULTIPROC_ENV
+
+PREFIX = "callnos_gateway_"
+SECONDS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+TOKEN_EVENTS = ("login", "refresh")
+UPSTREAM_CODES = sorted({UpstreamError.code, *(kind.code for kind in UpstreamError.__subclasses__())})
+
+REQUESTS = Counter(PREFIX + "requests", "Requests answered, by URL rule, method and status.",
+                   ["route", "method", "status"])
+REQUEST_SECONDS = Histogram(PREFIX + "request_duration_seconds", "Time to answer a request.",
+                            ["route"], buckets=SECONDS)
+UPSTREAM_SECONDS = Histogram(PREFIX + "upstream_duration_seconds", "Time of a successful callnos exchange.",
+                             buckets=SECONDS)
+RECORDS = Counter(PREFIX + "records", "Records handed out to clients.")
+TOKENS = Counter(PREFIX + "token_events", "Upstream logins and token refreshes.", ["event"])
+UPSTREAM_ERRORS = Counter(PREFIX + "upstream_errors", "Upstream failures, by problem code.", ["code"])
+IN_FLIGHT = Gauge(PREFIX + "in_flight", "Requests being answered now.", multiprocess_mode="livesum")
+
+for _event in TOKEN_EVENTS:
+    TOKENS.labels(_event)  # show zeros from the start, so rate() works on the first event
+for _code in UPSTREAM_CODES:
+    UPSTREAM_ERRORS.labels(_code)
+
+blp = Blueprint("metrics", __name__, description="Prometheus metrics")
+TEXT_CONTENT = {"text/plain": {"schema": {"type": "string"}}}
+
+
+@blp.route("/metrics")
+@blp.doc(responses={200: {"description": "Prometheus text format 0.0.4.", "content": TEXT_CONTENT}})
+def metrics() -> Response:
+    """All workers' metrics in Prometheus text format (no key needed)."""
+    return Response(generate_latest(_registry()), mimetype=None, content_type=CONTENT_TYPE_PLAIN_0_0_4)
+
+
+def _registry() -> CollectorRegistry:
+    if not os.environ.get(MULTIPROC_ENV):
+        return REGISTRY
+    registry = CollectorRegistry()
+    MultiProcessCollector(registry)
+    return registry
+
+
+def count_token_event(event: str) -> None:
+    """Count an upstream login or refresh (``UpstreamApi``'s ``on_token_event``)."""
+    TOKENS.labels(event).inc()
+
+
+def install(app: Flask) -> None:
+    """Count every request the app answers; ``g.started`` comes from app.py."""
+    app.before_request(_enter)
+    app.after_request(_observe)
+    app.teardown_request(_leave)
+
+
+def _enter() -> None:
+    IN_FLIGHT.inc()
+    g.in_flight = True
+
+
+def _leave(error: BaseException | None) -> None:
+    if g.pop("in_flight", False):
+        IN_FLIGHT.dec()
+
+
+def _observe(response: Response) -> Response:
+    route = request.url_rule.rule if request.url_rule is not None else "unmatched"
+    method = request.method if request.method in METHODS else "other"
+    REQUESTS.labels(route, method, str(response.status_code)).inc()
+    REQUEST_SECONDS.labels(route).observe(time.perf_counter() - g.get("started", time.perf_counter()))
+    _observe_upstream()
+    return response
+
+
+def _observe_upstream() -> None:
+    if g.get("upstream_ms") is not None:
+        UPSTREAM_SECONDS.observe(g.upstream_ms / 1000)
+    if g.get("records"):
+        RECORDS.inc(g.records)
+    code = g.get("problem_code") or ""
+    if code.startswith("upstream_"):
+        UPSTREAM_ERRORS.labels(code).inc()
