@@ -15,6 +15,7 @@ errors are translated into this tree only in ``adapter/transport.py`` and
     │   ├── RequestInProgress        409 request_in_progress
     │   └── IdempotencyKeyReused     422 idempotency_key_reused
     ├── NotReady                     503 not_ready
+    │   └── IdempotencyStoreUnavailable  503 idempotency_store_unavailable
     └── UpstreamError                the upstream or the way to it failed
         ├── UpstreamUnreachable      502 connection failed before sending
         ├── UpstreamTimeout          504 no answer in time (batch may be taken)
@@ -107,6 +108,13 @@ class NotReady(GatewayError):
     status = 503
     code = "not_ready"
     title = "Not ready"
+
+
+class IdempotencyStoreUnavailable(NotReady):
+    """The idempotency store could not be read or written: no key is taken or freed."""
+
+    code = "idempotency_store_unavailable"
+    title = "Idempotency store unavailable"
 
 
 class UpstreamError(GatewayError):

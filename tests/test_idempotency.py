@@ -65,6 +65,7 @@ def test_the_same_key_in_flight_is_409_and_the_first_answer_replays_after(sim, c
     in_flight = keyed(client, "slow")
     first.join(timeout=10)
     assert in_flight.status_code == 409
+    assert in_flight.headers["Retry-After"] == "1"
     assert in_flight.mimetype == "application/problem+json" and in_flight.json["code"] == "request_in_progress"
     assert answers["first"].status_code == 200
     assert keyed(client, "slow").data == answers["first"].data

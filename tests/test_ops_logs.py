@@ -17,7 +17,7 @@ from web import logs, redact
 
 ROOT = Path(__file__).resolve().parent.parent
 ACCESS_FIELDS = {"request_id", "batch_id", "client", "method", "path", "status", "duration_ms",
-                 "upstream_status", "upstream_ms", "records", "code"}
+                 "upstream_status", "upstream_ms", "records", "code", "replayed"}
 
 
 @pytest.fixture

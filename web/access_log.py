@@ -43,4 +43,5 @@ def access_fields(response: Response) -> dict[str, Any]:
         "upstream_ms": round(upstream_ms, 3) if upstream_ms is not None else None,
         "records": g.get("records"),
         "code": g.get("problem_code"),
+        "replayed": g.get("idempotent_replay", False),
     }

@@ -14,7 +14,7 @@ import orjson
 from flask import Flask, Response, g
 from werkzeug.exceptions import HTTPException
 
-from adapter.errors import GatewayError, Unauthorized
+from adapter.errors import GatewayError, RequestInProgress, Unauthorized
 
 log = logging.getLogger("callnos.problems")
 
@@ -46,6 +46,8 @@ def handle_gateway_error(error: GatewayError) -> Response:
         g.upstream_status = error.extra["upstream_status"]  # for the access line
     if isinstance(error, Unauthorized):
         response.headers["WWW-Authenticate"] = WWW_AUTHENTICATE
+    if isinstance(error, RequestInProgress):
+        response.headers["Retry-After"] = "1"
     return response
 
 

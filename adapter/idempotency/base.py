@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from adapter.errors import NotReady
+from adapter.errors import IdempotencyStoreUnavailable as StoreUnavailable
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,13 +60,6 @@ class IdempotencyStore(Protocol):
     def claim(self, key: str, fingerprint: str, lease: float) -> Outcome: ...
     def complete(self, key: str, token: str, answer: StoredAnswer, ttl: int) -> bool: ...
     def release(self, key: str, token: str) -> None: ...
-
-
-class StoreUnavailable(NotReady):
-    """The store could not be read or written (503): no key is taken or freed."""
-
-    code = "idempotency_store_unavailable"
-    title = "Idempotency store unavailable"
 
 
 def judge(stored_fingerprint: str, fingerprint: str, answer: StoredAnswer | None) -> Outcome:
