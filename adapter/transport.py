@@ -49,6 +49,18 @@ class UpstreamReply:
     attempts: int
 
 
+class _NotSent(Exception):
+    """This exchange's own connection failed before sending: the one retryable case.
+
+    An ``UpstreamUnreachable`` raised from inside the exchange by the auth
+    object (its login already retried) is not wrapped, so retries never nest.
+    """
+
+    def __init__(self, error: UpstreamUnreachable) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
 def build_session(settings: Settings) -> requests.Session:
     """Make the process's pooled session: no retries inside urllib3, no cookies, no env."""
     session = requests.Session()
@@ -87,10 +99,10 @@ class Transport:
             attempt += 1
             try:
                 status, data = self._exchange(path, body, auth, headers, deadline)
-            except UpstreamUnreachable as error:
+            except _NotSent as not_sent:
                 if not self._may_retry(attempt, deadline):
-                    raise
-                log.warning("upstream unreachable, retrying", extra={"attempt": attempt, "reason": str(error)})
+                    raise not_sent.error from None
+                log.warning("upstream unreachable, retrying", extra={"attempt": attempt, "reason": str(not_sent)})
                 time.sleep(self.settings.retry_backoff * (2 ** (attempt - 1)))
                 continue
             return UpstreamReply(status, data, (time.monotonic() - started) * 1000, attempt)
@@ -114,7 +126,10 @@ class Transport:
                 allow_redirects=False,
             )
         except requests.RequestException as error:
-            raise translate(error) from None
+            translated = translate(error)
+            if isinstance(translated, UpstreamUnreachable):
+                raise _NotSent(translated) from None
+            raise translated from None
         return response.status_code, read_body(response, self.settings.max_response_bytes, deadline)
 
 

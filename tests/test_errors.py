@@ -134,3 +134,12 @@ def test_a_login_that_times_out_is_504_and_callnos_is_never_called(sim, gateway)
 def test_latency_below_the_read_timeout_is_fine(sim, client):
     sim.push_faults("callnos", ["latency:200"])
     assert fetch(client).status_code == 200
+
+
+def test_retries_do_not_multiply_when_the_login_cannot_connect(gateway, caplog):
+    client = gateway(login_settings(f"http://127.0.0.1:{free_port()}", connect_retries=2))
+    with caplog.at_level("WARNING", logger="adapter.transport"):
+        body = problem_of(fetch(client))
+    assert body["code"] == "upstream_unreachable"
+    retries = [r for r in caplog.records if "retrying" in r.getMessage()]
+    assert len(retries) == 2, "the login's own retries must not be retried again by the callnos exchange"
