@@ -73,6 +73,7 @@ class UpstreamApi:
 
     def callnos(self, body: dict[str, int], request_id: str) -> UpstreamReply:
         """Send one callnos request; return the 2xx reply or raise."""
+        self.tokens.current()  # log in or refresh first, outside the callnos exchange's deadline
         reply = self.transport.post(CALLNOS_PATH, body, auth=self.auth, headers={"X-Request-ID": request_id})
         if reply.status in REFUSED:
             raise UpstreamAuthFailed(f"The upstream refused the gateway's credentials (HTTP {reply.status}).")

@@ -1,9 +1,10 @@
 """The only place the gateway talks HTTP to the upstream.
 
 One pooled ``requests.Session`` per process. Each exchange is bounded three
-ways: a connect timeout, a per-read timeout, and a total deadline checked
-between reads (an upstream that drips bytes cannot hold a worker). The body
-read is capped in size. Every ``requests``/``urllib3`` failure is translated
+ways: a connect timeout, a per-read timeout, and a total deadline that the
+watchdog of ``adapter.deadline`` enforces on the socket (an upstream that
+drips its headers or body cannot hold a worker). The body read is capped in
+size. Every ``requests``/``urllib3`` failure is translated
 here into the ``adapter.errors`` tree, and only connection failures that
 happened before any byte was sent are retried: every callnos request takes
 records off the upstream queue, so a request that may have arrived is never
@@ -25,6 +26,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
 from adapter.config import Settings
+from adapter.deadline import CURRENT, POOL_CLASSES, WATCHDOG, Exchange
 from adapter.errors import (
     UpstreamBadResponse,
     UpstreamConnectionLost,
@@ -36,6 +38,7 @@ from adapter.errors import (
 log = logging.getLogger(__name__)
 
 READ_CHUNK = 64 * 1024
+OVERDUE = "The upstream exchange did not complete within the total timeout."
 JSON_HEADERS = {"Content-Type": "application/json", "Accept": "application/json"}
 
 
@@ -61,13 +64,21 @@ class _NotSent(Exception):
         self.error = error
 
 
+class DeadlineAdapter(HTTPAdapter):
+    """requests' adapter with connections that hand their socket to the deadline watchdog."""
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = POOL_CLASSES
+
+
 def build_session(settings: Settings) -> requests.Session:
     """Make the process's pooled session: no retries inside urllib3, no cookies, no env."""
     session = requests.Session()
     session.trust_env = False  # no .netrc credentials or proxy variables leak in
     session.cookies.set_policy(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
     no_retry = Retry(total=0, connect=0, read=False, status=0, other=0, redirect=0, raise_on_status=False)
-    adapter = HTTPAdapter(pool_connections=4, pool_maxsize=settings.pool_size, max_retries=no_retry)
+    adapter = DeadlineAdapter(pool_connections=4, pool_maxsize=settings.pool_size, max_retries=no_retry)
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     session.verify = settings.verify
@@ -92,13 +103,23 @@ class Transport:
     ) -> UpstreamReply:
         """POST ``payload`` to ``path``; retry only what cannot have reached the upstream."""
         started = time.monotonic()
-        deadline = started + self.settings.total_timeout
-        body = orjson.dumps(payload)
+        exchange = Exchange(started + self.settings.total_timeout)
+        outer = CURRENT.set(exchange)
+        WATCHDOG.watch(exchange)
+        try:
+            return self._attempts(path, orjson.dumps(payload), auth, headers, exchange, started)
+        finally:
+            exchange.finish()
+            CURRENT.reset(outer)
+
+    def _attempts(self, path, body, auth, headers, exchange: Exchange, started: float) -> UpstreamReply:
+        """Try the exchange; retry only while nothing can have been sent."""
+        deadline = exchange.deadline
         attempt = 0
         while True:
             attempt += 1
             try:
-                status, data = self._exchange(path, body, auth, headers, deadline)
+                status, data = self._exchange(path, body, auth, headers, exchange)
             except _NotSent as not_sent:
                 if not self._may_retry(attempt, deadline):
                     raise not_sent.error from None
@@ -111,9 +132,9 @@ class Transport:
         backoff = self.settings.retry_backoff * (2 ** (attempt - 1))
         return attempt <= self.settings.connect_retries and time.monotonic() + backoff < deadline
 
-    def _exchange(self, path, body, auth, headers, deadline) -> tuple[int, bytes]:
+    def _exchange(self, path, body, auth, headers, exchange: Exchange) -> tuple[int, bytes]:
         """One attempt: send, then read the whole body within the deadline."""
-        remaining = deadline - time.monotonic()
+        remaining = exchange.deadline - time.monotonic()
         read_timeout = max(0.001, min(self.settings.read_timeout, remaining))
         try:
             response = self.session.post(
@@ -126,15 +147,15 @@ class Transport:
                 allow_redirects=False,
             )
         except requests.RequestException as error:
-            translated = translate(error)
+            translated = translate(error, exchange)
             if isinstance(translated, UpstreamUnreachable):
                 raise _NotSent(translated) from None
             raise translated from None
-        return response.status_code, read_body(response, self.settings.max_response_bytes, deadline)
+        return response.status_code, read_body(response, self.settings.max_response_bytes, exchange)
 
 
-def read_body(response: requests.Response, limit: int, deadline: float) -> bytes:
-    """Read a streamed body, refusing more than ``limit`` bytes or reading past ``deadline``."""
+def read_body(response: requests.Response, limit: int, exchange: Exchange) -> bytes:
+    """Read a streamed body, refusing more than ``limit`` bytes or reading past the deadline."""
     declared = response.headers.get("Content-Length", "")
     if declared.isdigit() and int(declared) > limit:
         response.close()
@@ -146,21 +167,23 @@ def read_body(response: requests.Response, limit: int, deadline: float) -> bytes
             size += len(chunk)
             if size > limit:
                 raise UpstreamBadResponse(f"The upstream answer is over the {limit}-byte limit.")
-            if time.monotonic() > deadline:
-                raise UpstreamTimeout("The upstream answer did not complete within the total timeout.")
+            if time.monotonic() > exchange.deadline:
+                raise UpstreamTimeout(OVERDUE)
             chunks.append(chunk)
     except UpstreamError:
         response.close()
         raise
     except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as error:
         response.close()
-        raise translate(error) from None
+        raise translate(error, exchange) from None
     response.raw.release_conn()
     return b"".join(chunks)
 
 
-def translate(error: BaseException) -> UpstreamError:
+def translate(error: BaseException, exchange: Exchange | None = None) -> UpstreamError:
     """Map a ``requests``/``urllib3``/socket failure to the gateway's tree."""
+    if exchange is not None and exchange.expired:
+        return UpstreamTimeout(OVERDUE)
     if isinstance(error, requests.ConnectTimeout):
         return UpstreamUnreachable("Connecting to the upstream timed out.")
     if isinstance(error, (requests.ReadTimeout, urllib3.exceptions.ReadTimeoutError, TimeoutError)):

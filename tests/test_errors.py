@@ -13,6 +13,7 @@ import time
 import pytest
 
 from conftest import fetch, login_settings
+from conftest import settings_for as settings_for_static
 from simulator import Simulator, SimulatorConfig
 from conftest import SIM_PASSWORD, SIM_USER
 
@@ -143,3 +144,33 @@ def test_retries_do_not_multiply_when_the_login_cannot_connect(gateway, caplog):
     assert body["code"] == "upstream_unreachable"
     retries = [r for r in caplog.records if "retrying" in r.getMessage()]
     assert len(retries) == 2, "the login's own retries must not be retried again by the callnos exchange"
+
+
+def test_an_upstream_dripping_its_status_line_is_cut_at_the_total_deadline(gateway):
+    """The per-read timeout never fires on a byte every 0.2 s; the watchdog must."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    stop = threading.Event()
+
+    def drip_headers() -> None:
+        conn, _ = listener.accept()
+        with conn:
+            conn.recv(65536)
+            for byte in b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nX-Padding: " + b"x" * 200:
+                if stop.wait(0.2):
+                    return
+                try:
+                    conn.sendall(bytes([byte]))
+                except OSError:
+                    return
+
+    dripper = threading.Thread(target=drip_headers, daemon=True)
+    dripper.start()
+    client = gateway(settings_for_static(f"http://127.0.0.1:{port}", read_timeout=1.0, total_timeout=1.5))
+    started = time.monotonic()
+    body = problem_of(fetch(client))
+    elapsed = time.monotonic() - started
+    stop.set()
+    listener.close()
+    assert (body["status"], body["code"]) == (504, "upstream_timeout")
+    assert elapsed < 2.5
