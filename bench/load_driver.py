@@ -59,11 +59,17 @@ def require_loopback(url: str) -> None:
 
 
 class _Client:
-    """One keep-alive client; appends what it saw to a shared result under a lock."""
+    """One keep-alive client; appends what it saw to a shared result under a lock.
 
-    def __init__(self, url: str, body: dict, headers: dict, result: LoadResult, lock: threading.Lock) -> None:
+    ``decode=False`` leaves 200 answers undecoded (no records or customer ids
+    are kept): the benchmark's fallback driver, which must spend its CPU on
+    sending, not on reading JSON.
+    """
+
+    def __init__(self, url: str, body: dict, headers: dict, result: LoadResult, lock: threading.Lock,
+                 decode: bool = True) -> None:
         self.url, self.body, self.headers = url, body, headers
-        self.result, self.lock = result, lock
+        self.result, self.lock, self.decode = result, lock, decode
         self.session = requests.Session()
 
     def one(self) -> None:
@@ -89,7 +95,7 @@ class _Client:
             self.session = requests.Session()
             return 0, "client_connection_error", []
         if response.status_code == 200:
-            return 200, None, [r["customer_id"] for r in response.json()["records"]]
+            return 200, None, [r["customer_id"] for r in response.json()["records"]] if self.decode else []
         try:
             return response.status_code, response.json().get("code", "unknown"), []
         except ValueError:
@@ -97,7 +103,7 @@ class _Client:
 
 
 def run_load(url: str, *, clients: int, requests_total: int, seconds: float, body: dict,
-             headers: dict) -> LoadResult:
+             headers: dict, decode: bool = True) -> LoadResult:
     """Send up to ``requests_total`` fetches from ``clients`` threads, stopping after ``seconds``."""
     require_loopback(url)
     result, lock = LoadResult(), threading.Lock()
@@ -105,7 +111,7 @@ def run_load(url: str, *, clients: int, requests_total: int, seconds: float, bod
     deadline = time.monotonic() + seconds
 
     def work(_: int) -> None:
-        client = _Client(url, body, headers, result, lock)
+        client = _Client(url, body, headers, result, lock, decode)
         while time.monotonic() < deadline:
             with lock:
                 if next(remaining, None) is None:

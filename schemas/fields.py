@@ -3,6 +3,13 @@
 Inbound, integers are strict (no booleans, floats or numeric strings).
 Upstream, fields are lenient: a value of the wrong type becomes a validation
 error that the record schema turns into a warning, never a lost record.
+
+Each upstream field also names a ``plain`` function: its coercion of just the
+values it takes without a word (a string, a number, a list of them), raising
+``NotPlain`` for anything else. The record fast path (``schemas.record_plan``)
+runs those without marshmallow; a record with any value they refuse goes
+through the schema, whose ``_deserialize`` methods stay the reference that
+``tests/test_normalise_fastpath.py`` holds the fast path to.
 """
 
 from __future__ import annotations
@@ -12,7 +19,7 @@ from typing import Any
 
 from marshmallow import ValidationError, fields
 
-from adapter.iedata import parse_ie_data
+from adapter.iedata import IeData, parse_ie_data
 
 
 def json_kind(value: Any) -> str:
@@ -34,8 +41,41 @@ class StrictInteger(fields.Integer):
         return int(value)
 
 
+class NotPlain(Exception):
+    """A value a field's ``plain`` coercion leaves to its full, warning ``_deserialize``."""
+
+
+_NUMBERS = (int, float)  # exact types: a bool is never a number here
+
+
+def plain_text(value: Any) -> str:
+    """A string as sent, or a number as its text."""
+    if type(value) is str:
+        return value
+    if type(value) in _NUMBERS:
+        return str(value)
+    raise NotPlain
+
+
+def plain_numbers(value: Any) -> list[str]:
+    """A list of strings or numbers as strings, or a lone one as a one-item list."""
+    if type(value) is list:
+        for item in value:
+            if type(item) is not str:
+                return [plain_text(item) for item in value]
+        return list(value)
+    return [plain_text(value)]
+
+
+def plain_ie_data(value: Any) -> IeData:
+    """An ieData string (or a number, as its text) parsed."""
+    return parse_ie_data(value if type(value) is str else plain_text(value))
+
+
 class LooseString(fields.Field):
     """Upstream text: strings as sent, numbers as their text, anything else refused."""
+
+    plain = staticmethod(plain_text)
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
         if isinstance(value, str):
@@ -47,6 +87,8 @@ class LooseString(fields.Field):
 
 class PhoneNumbers(fields.Field):
     """Called numbers: always a list of strings; a lone string or number is one item."""
+
+    plain = staticmethod(plain_numbers)
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> list[str]:
         if isinstance(value, str):
@@ -66,6 +108,8 @@ class PhoneNumbers(fields.Field):
 
 class IeDataField(fields.Field):
     """The packed ieData string, parsed into structured JSON by ``adapter.iedata``."""
+
+    plain = staticmethod(plain_ie_data)
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> dict:
         if isinstance(value, (int, float)) and not isinstance(value, bool):

@@ -1,0 +1,78 @@
+"""``python -m bench`` (``make bench``): the three benchmark sections, a table, and JSON.
+
+Bounded: about two minutes in all on a 2-core machine, loopback only, every
+load capped in requests and seconds. Run it on a quiet machine; the load
+average before and after is recorded with the figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+from pathlib import Path
+
+from bench import drivers, e2e, normalise, parser, report
+from bench.timing import machine
+
+SECTIONS = ("normalise", "parser", "e2e")
+DEFAULT_OUT = Path(__file__).with_name("results.json")
+
+
+def main() -> None:
+    args = _arguments()
+    driver = drivers.pick(args.driver) if "e2e" in args.sections else None
+    started = time.monotonic()
+    results: dict = {"machine": machine()}
+    for section in args.sections:
+        print(f"== {section} ...", flush=True)
+        results[section] = _run(section, args, driver)
+        print(_render(section, results[section]) + "\n", flush=True)
+    results["load_average_after"] = [round(value, 2) for value in os.getloadavg()]
+    results["seconds"] = round(time.monotonic() - started, 1)
+    results["verdicts"] = [{"target": t, "measured": m, "met": met} for t, m, met in report.verdicts(results)]
+    _summarise(results)
+    args.out.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    print(f"\nwritten to {args.out} in {results['seconds']} s")
+
+
+def _arguments() -> argparse.Namespace:
+    parser_ = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
+    parser_.add_argument("sections", nargs="*", metavar="SECTION", help=f"any of {', '.join(SECTIONS)} (default: all)")
+    parser_.add_argument("--driver", choices=("auto", "wrk", "python"), default="auto",
+                         help="load driver of the end-to-end section (auto: wrk when installed)")
+    parser_.add_argument("--rounds", type=int, default=None, help="rounds per measurement (medians over them)")
+    parser_.add_argument("--gc-freeze", action="store_true",
+                         help="end to end: run the gateway as bench.wsgi_gc_frozen:app (gc.freeze() after start-up)")
+    parser_.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"JSON output (default {DEFAULT_OUT})")
+    args = parser_.parse_args()
+    unknown = set(args.sections) - set(SECTIONS)
+    if unknown:
+        parser_.error(f"unknown section(s): {', '.join(sorted(unknown))}")
+    args.sections = args.sections or list(SECTIONS)
+    return args
+
+
+def _run(section: str, args: argparse.Namespace, driver: str | None):
+    if section == "normalise":
+        return normalise.run(args.rounds or 7)
+    if section == "parser":
+        return parser.run(args.rounds or 5)
+    return e2e.run(driver, args.rounds or 5, app="bench.wsgi_gc_frozen:app" if args.gc_freeze else "wsgi:app")
+
+
+def _render(section: str, result) -> str:
+    return {"normalise": report.normalise, "parser": report.parser, "e2e": report.e2e}[section](result)
+
+
+def _summarise(results: dict) -> None:
+    info = results["machine"]
+    print(f"machine: {info['cores']} cores ({info['cpu']}), Python {info['python']}, "
+          f"load average {info['load_average']} before, {results['load_average_after']} after")
+    for target, measured, met in report.verdicts(results):
+        print(f"  {'met    ' if met else 'NOT met'}  {target}: {measured}")
+
+
+if __name__ == "__main__":
+    main()
