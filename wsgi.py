@@ -3,8 +3,13 @@
 Settings are read once here; a bad one stops the process with one JSON line
 naming it. Logging becomes JSON on stderr with the settings' secrets masked
 (under gunicorn the config already did the JSON part; this sets the level).
+
+Once the app is built, its objects are frozen out of the cyclic garbage
+collector: a full collection otherwise walks them all (~70,000, ~25 ms) and
+was most of the p99 latency (docs/PERFORMANCE.md).
 """
 
+import gc
 import logging
 
 from adapter.config import load_settings
@@ -18,5 +23,6 @@ try:
     if not settings.api_keys:
         logging.getLogger("callnos.start").warning("CALLNOS_ALLOW_ANONYMOUS=true: /v1 answers without a key")
     app = create_app(settings)
+    gc.freeze()
 except ConfigError as error:
     logs.fatal(error.one_line(), settings=sorted(error.problems))

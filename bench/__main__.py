@@ -43,8 +43,8 @@ def _arguments() -> argparse.Namespace:
     parser_.add_argument("--driver", choices=("auto", "wrk", "python"), default="auto",
                          help="load driver of the end-to-end section (auto: wrk when installed)")
     parser_.add_argument("--rounds", type=int, default=None, help="rounds per measurement (medians over them)")
-    parser_.add_argument("--gc-freeze", action="store_true",
-                         help="end to end: run the gateway as bench.wsgi_gc_frozen:app (gc.freeze() after start-up)")
+    parser_.add_argument("--no-gc-freeze", action="store_true",
+                         help="end to end: run the gateway as bench.wsgi_unfrozen:app (without wsgi.py's gc.freeze())")
     parser_.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"JSON output (default {DEFAULT_OUT})")
     args = parser_.parse_args()
     unknown = set(args.sections) - set(SECTIONS)
@@ -59,7 +59,7 @@ def _run(section: str, args: argparse.Namespace, driver: str | None):
         return normalise.run(args.rounds or 7)
     if section == "parser":
         return parser.run(args.rounds or 5)
-    return e2e.run(driver, args.rounds or 5, app="bench.wsgi_gc_frozen:app" if args.gc_freeze else "wsgi:app")
+    return e2e.run(driver, args.rounds or 5, app="bench.wsgi_unfrozen:app" if args.no_gc_freeze else "wsgi:app")
 
 
 def _render(section: str, result) -> str:
