@@ -172,7 +172,7 @@ def _secret(value: str | None, path: str | None, name: str) -> str | None:
     try:
         secret = Path(path).read_text(encoding="utf-8").strip()
     except (OSError, UnicodeDecodeError) as error:
-        raise ConfigError({f"{PREFIX}{name}_FILE": [f"cannot read {path}: {error.__class__.__name__}"]})
+        raise ConfigError({f"{PREFIX}{name}_FILE": [f"cannot read {path}: {error.__class__.__name__}"]}) from None
     if not secret:
         raise ConfigError({f"{PREFIX}{name}_FILE": [f"{path} is empty"]})
     return secret

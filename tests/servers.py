@@ -69,21 +69,25 @@ def _stop(process: subprocess.Popen) -> None:
 
 
 @contextlib.contextmanager
-def simulator_process(tmp_path: Path, *args: str) -> Iterator[Running]:
-    """``python -m simulator`` on a free port."""
-    port = free_port()
-    log_path = tmp_path / f"simulator-{port}.log"
+def _serving(argv: list[str], port: int, log_path: Path, probe: str, env: dict | None = None) -> Iterator[Running]:
+    """Start ``argv`` with its output in ``log_path``, wait until ``probe`` answers, stop it at the end."""
     with open(log_path, "wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "simulator", "--port", str(port), *args],
-            cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-        )
+        process = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
         url = f"http://127.0.0.1:{port}"
-        wait_until_serving(url + "/_sim/stats", process=process)
+        wait_until_serving(url + probe, process=process)
         yield Running(process, url, log_path)
     finally:
         _stop(process)
+
+
+@contextlib.contextmanager
+def simulator_process(tmp_path: Path, *args: str) -> Iterator[Running]:
+    """``python -m simulator`` on a free port."""
+    port = free_port()
+    argv = [sys.executable, "-m", "simulator", "--port", str(port), *args]
+    with _serving(argv, port, tmp_path / f"simulator-{port}.log", "/_sim/stats") as running:
+        yield running
 
 
 GUNICORN_COMMAND = "gunicorn -c gunicorn.conf.py wsgi:app"
@@ -117,19 +121,10 @@ def gunicorn_process(
 ) -> Iterator[Running]:
     """``command`` (run by bash, with the venv's bin first on PATH) on a free port with ``env`` added."""
     port = free_port()
-    log_path = tmp_path / f"gunicorn-{port}.log"
+    argv = ["bash", "-c", f"exec {command}"]
     full_env = gunicorn_env(env, port, workers, threads)
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen(
-            ["bash", "-c", f"exec {command}"],
-            cwd=ROOT, env=full_env, stdout=log, stderr=subprocess.STDOUT,
-        )
-    try:
-        url = f"http://127.0.0.1:{port}"
-        wait_until_serving(url + "/healthz", process=process)
-        yield Running(process, url, log_path)
-    finally:
-        _stop(process)
+    with _serving(argv, port, tmp_path / f"gunicorn-{port}.log", "/healthz", full_env) as running:
+        yield running
 
 
 def worker_pids(master_pid: int) -> list[int]:

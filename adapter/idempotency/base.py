@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from adapter.errors import IdempotencyStoreUnavailable as StoreUnavailable
+from adapter.errors import IdempotencyStoreUnavailable as StoreUnavailable  # noqa: F401 (the stores raise it)
 
 
 @dataclass(frozen=True, slots=True)
