@@ -14,6 +14,7 @@ import pytest
 
 from conftest import API_KEY, fetch, login_settings
 from web import logs, redact
+from web.log_context import RequestContext
 
 ROOT = Path(__file__).resolve().parent.parent
 ACCESS_FIELDS = {"request_id", "batch_id", "client", "method", "path", "status", "duration_ms",
@@ -109,4 +110,24 @@ def test_gunicorn_lines_go_through_the_same_formatter_and_its_access_log_is_sile
     config = logs.logging_config("INFO", "warning")
     assert config["loggers"]["gunicorn.error"] == {"level": "WARNING", "handlers": ["stderr"], "propagate": False}
     assert config["loggers"]["gunicorn.access"]["handlers"] == []
-    assert config["handlers"]["stderr"]["filters"] == ["redact"]
+    assert config["handlers"]["stderr"]["filters"] == ["context", "redact"]
+
+
+def test_every_line_logged_during_a_request_carries_its_request_and_batch_ids(gateway, sim):
+    """Not only the access line: the auth re-send notice here, or any warning."""
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logs.json_formatter())
+    handler.addFilter(RequestContext())
+    auth_logger = logging.getLogger("adapter.auth")
+    auth_logger.addHandler(handler)
+    auth_logger.setLevel(logging.INFO)
+    try:
+        client = gateway(login_settings(sim.url))
+        sim.push_faults("callnos", ["status:401"])
+        response = fetch(client, **{"X-Request-ID": "ctx-1"})
+    finally:
+        auth_logger.removeHandler(handler)
+    [line] = [json.loads(text) for text in stream.getvalue().splitlines()]
+    assert "re-sending" in line["message"]
+    assert (line["request_id"], line["batch_id"]) == ("ctx-1", response.headers["X-Batch-ID"])

@@ -41,12 +41,15 @@ def json_formatter() -> GatewayJsonFormatter:
 
 def logging_config(level: str = "INFO", gunicorn_level: str = "INFO") -> dict[str, Any]:
     """The dictConfig for the root logger and gunicorn's two loggers."""
-    handler = {"class": f"{__name__}.JsonStderrHandler", "formatter": "json", "filters": ["redact"]}
+    handler = {"class": f"{__name__}.JsonStderrHandler", "formatter": "json", "filters": ["context", "redact"]}
     return {
         "version": 1,
         "disable_existing_loggers": False,
         "formatters": {"json": {"()": f"{__name__}.json_formatter"}},
-        "filters": {"redact": {"()": "web.redact.RedactSecrets"}},
+        "filters": {
+            "context": {"()": "web.log_context.RequestContext"},
+            "redact": {"()": "web.redact.RedactSecrets"},
+        },
         "handlers": {"stderr": {**handler, "stream": "ext://sys.stderr"}},
         "root": {"level": level.upper(), "handlers": ["stderr"]},
         "loggers": {
