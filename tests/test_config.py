@@ -132,3 +132,13 @@ def test_describe_hides_passwords_in_urls(env):
     described = str(load_settings().describe())
     assert "url-secret" not in described and "redis-secret" not in described
     assert "upstream.example/base" in described
+
+
+def test_anonymous_mode_warns_at_start():
+    env = {"PATH": "/usr/bin:/bin", "CALLNOS_UPSTREAM_URL": "http://127.0.0.1:9", "CALLNOS_ALLOW_ANONYMOUS": "true",
+           "CALLNOS_AUTH_MODE": "static", "CALLNOS_TOKEN": "t"}
+    result = subprocess.run([sys.executable, "-c", "import wsgi"], cwd=ROOT, env=env,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0
+    warnings = [line for line in result.stderr.splitlines() if "ALLOW_ANONYMOUS" in line]
+    assert len(warnings) == 1 and '"level": "WARNING"' in warnings[0]
