@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-TARGETS = {"normalise_vs_orjson": 3.0, "added_p50_ms_1_client": 1.0, "records_per_s_16_clients": 50_000,
+TARGETS = {"normalise_vs_floor": 3.0, "added_p50_ms_1_client": 1.0, "records_per_s_16_clients": 50_000,
            "peak_rss_mb_per_worker": 100.0}
 
 
@@ -69,8 +69,11 @@ def verdicts(results: dict) -> list[tuple[str, str, bool]]:
     if "normalise" in results:
         worst = max(row["gateway_vs_orjson"] for row in results["normalise"] if row["records"] >= 100)
         worst_json = max(row["gateway_vs_json"] for row in results["normalise"] if row["records"] >= 100)
-        found.append((f"normalisation <= {TARGETS['normalise_vs_orjson']:.0f}x bare orjson (100, 1,000 records)",
-                      f"{worst:.1f}x (vs stdlib json: {worst_json:.2f}x)", worst <= TARGETS["normalise_vs_orjson"]))
+        limit = TARGETS["normalise_vs_floor"]
+        found.append((f"normalisation <= {limit:.0f}x bare json.loads + json.dumps (issue 6's floor)",
+                      f"{worst_json:.2f}x", worst_json <= limit))
+        found.append((f"normalisation <= {limit:.0f}x bare orjson both ways (the stricter floor)",
+                      f"{worst:.1f}x", worst <= limit))
     if "e2e" in results:
         one, sixteen = results["e2e"]["rows"]
         found.append(("added latency p50 <= 1 ms, 1 client", f"{one['added_p50_ms']:.2f} ms",
