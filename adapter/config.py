@@ -51,6 +51,7 @@ class Settings:
     pool_size: int = 16
     log_level: str = "INFO"
     idempotency_url: str | None = None
+    dead_letter_dir: str | None = "var/dead-letter"
     idempotency_ttl: int = 86400
 
     def __post_init__(self) -> None:
@@ -159,6 +160,7 @@ def _read_values(env: Env) -> dict[str, Any]:
         "pool_size": env.int("POOL_SIZE", 16, validate=validate.Range(min=1, max=1024)),
         "log_level": env.str("LOG_LEVEL", "INFO", validate=_log_level),
         "idempotency_url": env.str("IDEMPOTENCY_URL", None),
+        "dead_letter_dir": env.str("DEAD_LETTER_DIR", "var/dead-letter") or None,
         "idempotency_ttl": env.int("IDEMPOTENCY_TTL", 86400, validate=validate.Range(min=1)),
     }
 

@@ -60,6 +60,7 @@ class ProblemSchema(Schema):
     detail = fields.String(required=True)
     code = fields.String(required=True)
     request_id = fields.String()
+    batch_id = fields.String(metadata={"description": "Set once the upstream was called: the batch this failure is about."})
     errors = fields.Dict(keys=fields.String(), values=fields.List(fields.String()))
     upstream_status = fields.Integer()
     upstream_result = fields.String()

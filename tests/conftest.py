@@ -43,6 +43,7 @@ def settings_for(upstream_url: str, **overrides) -> Settings:
         connect_timeout=0.5,
         read_timeout=1.0,
         retry_backoff=0.01,
+        dead_letter_dir=None,
     )
     values.update(overrides)
     return Settings(**values)

@@ -9,7 +9,7 @@ from flask import Response, g, request
 from flask_smorest import Blueprint
 from marshmallow import ValidationError
 
-from adapter.errors import InvalidRequest
+from adapter.errors import InvalidRequest, UpstreamBadResponse
 from schemas.request import CallDataRequestSchema, CallnosQuery
 from schemas.response import CallDataResponseSchema, ProblemSchema, render_batch
 from schemas.upstream import normalise_answer
@@ -90,7 +90,12 @@ def _fetch(gateway: Gateway, query: CallnosQuery) -> Response:
     g.batch_id = batch_id = uuid.uuid4().hex
     reply = gateway.upstream.callnos(query.upstream_body(), g.request_id)
     g.upstream_status, g.upstream_ms = reply.status, reply.elapsed_ms
-    batch = normalise_answer(reply.body)
+    try:
+        batch = normalise_answer(reply.body)
+    except UpstreamBadResponse as error:
+        if gateway.dead_letters.keep(batch_id, reply.body):
+            error.detail += " The answer was kept for recovery under this batch_id."
+        raise
     g.records = len(batch.records)
     response = Response(render_batch(batch_id, query.task_id, batch), 200, mimetype="application/json")
     response.headers["X-Batch-ID"] = batch_id

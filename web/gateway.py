@@ -8,6 +8,7 @@ from flask import Flask, current_app
 
 from adapter.callnos import UpstreamApi
 from adapter.config import Settings
+from adapter.dead_letter import DeadLetters
 from adapter.idempotency import IdempotencyStore, open_store
 from schemas.request import CallDataRequestSchema
 from web import metrics
@@ -18,13 +19,14 @@ EXTENSION = "callnos"
 
 @dataclass
 class Gateway:
-    """Settings, the upstream API, inbound keys and the request schema of one app."""
+    """Settings, the upstream API, inbound keys, the request schema and the stores of one app."""
 
     settings: Settings
     upstream: UpstreamApi
     keys: KeyRing
     request_schema: CallDataRequestSchema
     idempotency: IdempotencyStore  # opens its file or connection on first use, after fork
+    dead_letters: DeadLetters
 
     @classmethod
     def install(cls, app: Flask, settings: Settings) -> Gateway:
@@ -37,6 +39,7 @@ class Gateway:
                 max_batch=settings.max_batch, sub_cc_no=settings.sub_cc_no, vdn_id=settings.vdn_id
             ),
             idempotency=open_store(settings.idempotency_url),
+            dead_letters=DeadLetters(settings.dead_letter_dir),
         )
         app.extensions[EXTENSION] = gateway
         return gateway

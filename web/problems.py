@@ -30,9 +30,9 @@ WWW_AUTHENTICATE = 'ApiKey realm="callnos-gateway", header="X-API-Key"'
 def problem(status: int, code: str, title: str, detail: str, **extra: Any) -> Response:
     """Build a problem+json response."""
     body = {"type": PROBLEM_TYPE + code, "title": title, "status": status, "detail": detail, "code": code}
-    request_id = g.get("request_id")
-    if request_id:
-        body["request_id"] = request_id
+    for name in ("request_id", "batch_id"):  # batch_id once the upstream was called
+        if g.get(name):
+            body[name] = g.get(name)
     body.update(extra)
     response = Response(orjson.dumps(body), status=status, mimetype="application/problem+json")
     g.problem_code = code
