@@ -8,11 +8,12 @@ after an auth refusal (a refused request took no records).
 
 from __future__ import annotations
 
+import time
 from typing import Callable
 
 from adapter.auth import CallnosAuth, LoginTokens, StaticTokens, TokenGrant, TokenSource
 from adapter.config import Settings
-from adapter.errors import UpstreamAuthFailed, UpstreamHTTPError, UpstreamRejected
+from adapter.errors import UpstreamAuthFailed, UpstreamError, UpstreamHTTPError, UpstreamRejected
 from adapter.transport import Transport, UpstreamReply
 from schemas.upstream import token_grant
 
@@ -74,11 +75,16 @@ class UpstreamApi:
     def callnos(self, body: dict[str, int], request_id: str) -> UpstreamReply:
         """Send one callnos request; return the 2xx reply or raise."""
         self.tokens.current()  # log in or refresh first, outside the callnos exchange's deadline
-        reply = self.transport.post(CALLNOS_PATH, body, auth=self.auth, headers={"X-Request-ID": request_id})
-        if reply.status in REFUSED:
-            raise UpstreamAuthFailed(f"The upstream refused the gateway's credentials (HTTP {reply.status}).")
-        if not 200 <= reply.status < 300:
-            raise UpstreamHTTPError(reply.status)
+        started = time.monotonic()
+        try:
+            reply = self.transport.post(CALLNOS_PATH, body, auth=self.auth, headers={"X-Request-ID": request_id})
+            if reply.status in REFUSED:
+                raise UpstreamAuthFailed(f"The upstream refused the gateway's credentials (HTTP {reply.status}).")
+            if not 200 <= reply.status < 300:
+                raise UpstreamHTTPError(reply.status)
+        except UpstreamError as error:
+            error.elapsed_ms = (time.monotonic() - started) * 1000  # failed exchanges are timed too
+            raise
         return reply
 
     def check_token(self) -> None:

@@ -124,6 +124,7 @@ class UpstreamError(GatewayError):
     code = "upstream_error"
     title = "Upstream error"
     reached_upstream = True
+    elapsed_ms: float | None = None  # how long the failed callnos exchange took, for metrics and logs
 
 
 class UpstreamUnreachable(UpstreamError):

@@ -58,7 +58,19 @@ def test_upstream_errors_are_counted_by_problem_code(gateway, sim):
     after = scrape(client)
     assert grew(before, after, "callnos_gateway_upstream_errors_total", code="upstream_error") == 1
     assert grew(before, after, "callnos_gateway_upstream_errors_total", code="upstream_bad_response") == 1
+    assert grew(before, after, "callnos_gateway_upstream_duration_seconds_count") == 2  # failed exchanges timed too
     assert grew(before, after, "callnos_gateway_requests_total", route=CALL_DATA, method="POST", status="502") == 2
+
+
+def test_a_timed_out_exchange_is_in_the_upstream_histogram(gateway, sim):
+    client = gateway(login_settings(sim.url, read_timeout=0.3))
+    assert fetch(client).status_code == 200
+    before = scrape(client)
+    sim.push_faults("callnos", ["timeout:2"])
+    assert fetch(client).status_code == 504
+    after = scrape(client)
+    assert grew(before, after, "callnos_gateway_upstream_duration_seconds_count") == 1
+    assert grew(before, after, "callnos_gateway_upstream_duration_seconds_sum") >= 0.3
 
 
 def test_route_labels_stay_bounded(gateway, sim):

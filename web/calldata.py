@@ -9,7 +9,7 @@ from flask import Response, g, request
 from flask_smorest import Blueprint
 from marshmallow import ValidationError
 
-from adapter.errors import InvalidRequest, UpstreamBadResponse
+from adapter.errors import InvalidRequest, UpstreamBadResponse, UpstreamError
 from schemas.request import CallDataRequestSchema, CallnosQuery
 from schemas.response import CallDataResponseSchema, ProblemSchema, render_batch
 from schemas.upstream import normalise_answer
@@ -88,7 +88,11 @@ def fetch_call_data() -> Response:
 def _fetch(gateway: Gateway, query: CallnosQuery) -> Response:
     """Take one batch upstream and answer it with a new batch id."""
     g.batch_id = batch_id = uuid.uuid4().hex
-    reply = gateway.upstream.callnos(query.upstream_body(), g.request_id)
+    try:
+        reply = gateway.upstream.callnos(query.upstream_body(), g.request_id)
+    except UpstreamError as error:
+        g.upstream_ms = error.elapsed_ms
+        raise
     g.upstream_status, g.upstream_ms = reply.status, reply.elapsed_ms
     try:
         batch = normalise_answer(reply.body)
