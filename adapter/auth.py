@@ -19,7 +19,7 @@ from typing import Callable, Protocol
 import requests
 from requests.auth import AuthBase
 
-from adapter.errors import UpstreamAuthFailed
+from adapter.errors import UpstreamAuthFailed, UpstreamError
 
 log = logging.getLogger(__name__)
 
@@ -94,17 +94,34 @@ class LoginTokens:
         self._on_event = on_event
         self._lock = threading.Lock()
         self._state: _TokenState | None = None
+        self._renewals = 0  # renewal attempts finished so far: tells a waiting thread one ended
+        self._failure: UpstreamError | None = None  # how the last attempt failed, if it did
 
     def current(self) -> str:
-        """Return a token that is not due for renewal, renewing it if needed."""
+        """Return a token that is not due for renewal, renewing it if needed.
+
+        Threads that waited while another renewed take its outcome: its token,
+        or its failure. Otherwise, with the upstream's login down, each waiting
+        thread would try in turn and the last would wait for all of them.
+        """
         state = self._state
         if state is not None and self._clock() < state.renew_at:
             return state.token
+        seen = self._renewals
         with self._lock:
             state = self._state
             if state is not None and self._clock() < state.renew_at:
                 return state.token
-            self._state = self._renew(state)
+            if self._renewals != seen and self._failure is not None:
+                raise self._failure.with_traceback(None)
+            try:
+                self._state = self._renew(state)
+            except UpstreamError as error:
+                self._failure = error
+                raise
+            finally:
+                self._renewals += 1
+            self._failure = None
             return self._state.token
 
     def invalidate(self, token: str) -> bool:

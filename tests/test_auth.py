@@ -131,3 +131,17 @@ def test_sixteen_threads_at_a_cold_start_cause_one_login(sim, gateway):
     assert statuses == [200] * 16
     assert sim.stats()["login"] == 1
     assert sim.stats()["callnos"] == 16
+
+
+def test_threads_that_waited_on_a_failed_login_share_its_failure_instead_of_queueing_more(sim, gateway):
+    """An upstream whose login is down must not make every waiting thread try (and wait) in turn."""
+    sim.push_faults("login", ["timeout:3"])  # the first login hangs until the 0.5 s read timeout
+    app = gateway(login_settings(sim.url, read_timeout=0.5)).application
+
+    def one_fetch(_):
+        return fetch(app.test_client(), {"task_id": 1001, "batch_size": 1}).json.get("code")
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        codes = list(pool.map(one_fetch, range(8)))
+    assert codes == ["upstream_timeout"] * 8
+    assert sim.stats()["login"] == 1
