@@ -9,7 +9,7 @@ setting, so a bad deploy stops with a message an operator can act on.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -63,10 +63,6 @@ class Settings:
     def verify(self) -> str | bool:
         """Value for ``requests``' ``verify``: a CA file, or the system store."""
         return self.ca_bundle or True
-
-    def with_overrides(self, **changes: Any) -> Settings:
-        """Return a copy with some settings changed (tests and tools)."""
-        return replace(self, **changes)
 
     def describe(self) -> dict[str, Any]:
         """Return the settings that are safe to log: no secret, no key."""

@@ -123,14 +123,12 @@ class UpstreamError(GatewayError):
     status = 502
     code = "upstream_error"
     title = "Upstream error"
-    reached_upstream = True
     elapsed_ms: float | None = None  # how long the failed callnos exchange took, for metrics and logs
 
 
 class UpstreamUnreachable(UpstreamError):
     code = "upstream_unreachable"
     title = "Upstream unreachable"
-    reached_upstream = False
 
 
 class UpstreamTimeout(UpstreamError):

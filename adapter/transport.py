@@ -49,7 +49,6 @@ class UpstreamReply:
     status: int
     body: bytes
     elapsed_ms: float
-    attempts: int
 
 
 class _NotSent(Exception):
@@ -126,7 +125,7 @@ class Transport:
                 log.warning("upstream unreachable, retrying", extra={"attempt": attempt, "reason": str(not_sent)})
                 time.sleep(self.settings.retry_backoff * (2 ** (attempt - 1)))
                 continue
-            return UpstreamReply(status, data, (time.monotonic() - started) * 1000, attempt)
+            return UpstreamReply(status, data, (time.monotonic() - started) * 1000)
 
     def _may_retry(self, attempt: int, deadline: float) -> bool:
         backoff = self.settings.retry_backoff * (2 ** (attempt - 1))
