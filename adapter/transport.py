@@ -147,8 +147,8 @@ class Transport:
             )
         except requests.RequestException as error:
             translated = translate(error, exchange)
-            if isinstance(translated, UpstreamUnreachable):
-                raise _NotSent(translated) from None
+            if isinstance(translated, UpstreamUnreachable) and not isinstance(error, requests.exceptions.SSLError):
+                raise _NotSent(translated) from None  # a refused certificate stays refused: no retry
             raise translated from None
         return response.status_code, read_body(response, self.settings.max_response_bytes, exchange)
 

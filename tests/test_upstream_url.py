@@ -47,11 +47,13 @@ def test_tls_is_verified_against_the_configured_ca_bundle(gateway, tls_upstream,
     assert fetch(client).status_code == 200
 
 
-def test_an_unknown_certificate_is_refused_and_nothing_is_sent(gateway, tls_upstream):
+def test_an_unknown_certificate_is_refused_and_nothing_is_sent(gateway, tls_upstream, caplog):
     server, _ = tls_upstream
     server.clear()
     server.expect_request(CALLNOS).respond_with_json(OK)
-    response = fetch(gateway(settings_for(server.url_for("/"))))
+    with caplog.at_level("WARNING", logger="adapter.transport"):
+        response = fetch(gateway(settings_for(server.url_for("/"))))
+    assert not [r for r in caplog.records if "retrying" in r.getMessage()], "a refused certificate is not retried"
     assert (response.status_code, response.json["code"]) == (502, "upstream_unreachable")
     assert "TLS" in response.json["detail"]
     assert server.log == []
