@@ -16,6 +16,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from environs import Env, EnvError, validate
 
+from adapter.clients import Client, load_clients_file
 from adapter.errors import ConfigError
 from adapter.idempotency import store_url_problem
 
@@ -53,6 +54,8 @@ class Settings:
     idempotency_url: str | None = None
     dead_letter_dir: str | None = "var/dead-letter"
     idempotency_ttl: int = 86400
+    clients_file: str | None = None
+    clients: tuple[Client, ...] = field(default=(), repr=False)  # from clients_file; digests only
 
     def __post_init__(self) -> None:
         if self.total_timeout is None:
@@ -66,9 +69,10 @@ class Settings:
 
     def describe(self) -> dict[str, Any]:
         """Return the settings that are safe to log: no secret, no key."""
-        hidden = {"token", "password", "api_keys"}
+        hidden = {"token", "password", "api_keys", "clients"}
         safe = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in hidden}
         safe["api_keys"] = len(self.api_keys)
+        safe["clients"] = sorted({client.label for client in self.clients})
         for name in ("upstream_url", "idempotency_url"):
             safe[name] = without_password(safe[name])
         return safe
@@ -95,8 +99,10 @@ def check_consistency(settings: Settings) -> None:
             problems["USERNAME"] = "required when CALLNOS_AUTH_MODE=login"
         if not settings.password:
             problems["PASSWORD"] = "required when CALLNOS_AUTH_MODE=login (or CALLNOS_PASSWORD_FILE)"
-    if not settings.api_keys and not settings.allow_anonymous:
-        problems["API_KEYS"] = "no inbound key set; set keys or CALLNOS_ALLOW_ANONYMOUS=true"
+    if settings.api_keys and settings.clients_file:
+        problems["CLIENTS_FILE"] = "set both CALLNOS_CLIENTS_FILE and CALLNOS_API_KEYS; the file replaces the keys"
+    elif not settings.api_keys and not settings.clients and not settings.allow_anonymous:
+        problems["API_KEYS"] = "no inbound key set; set keys, CALLNOS_CLIENTS_FILE or CALLNOS_ALLOW_ANONYMOUS=true"
     if settings.total_timeout is not None and settings.total_timeout < settings.read_timeout:
         problems["TOTAL_TIMEOUT"] = "must not be below CALLNOS_READ_TIMEOUT"
     if settings.idempotency_url and (store_problem := store_url_problem(settings.idempotency_url)):
@@ -122,6 +128,8 @@ def load_settings() -> Settings:
     values["log_level"] = values["log_level"].upper()
     values["token"] = _secret(values.pop("token"), values.pop("token_file"), "TOKEN")
     values["password"] = _secret(values.pop("password"), values.pop("password_file"), "PASSWORD")
+    if values["clients_file"] and not values["api_keys"]:
+        values["clients"] = load_clients_file(values["clients_file"])
     return Settings(**values)
 
 
@@ -158,6 +166,7 @@ def _read_values(env: Env) -> dict[str, Any]:
         "idempotency_url": env.str("IDEMPOTENCY_URL", None),
         "dead_letter_dir": env.str("DEAD_LETTER_DIR", "var/dead-letter") or None,
         "idempotency_ttl": env.int("IDEMPOTENCY_TTL", 86400, validate=validate.Range(min=1)),
+        "clients_file": env.str("CLIENTS_FILE", None) or None,
     }
 
 

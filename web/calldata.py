@@ -22,6 +22,7 @@ blp = Blueprint("call_data", __name__, url_prefix="/v1", description="Outbound-c
 ERRORS = {
     400: "Body not JSON, not an object, or fields invalid; or Idempotency-Key not 1..255 printable ASCII.",
     401: "X-API-Key missing or wrong.",
+    403: "The key's client may not use call-data, or not this task_id (missing_scope says which).",
     409: "A request with the same Idempotency-Key is still being answered; retry later with the same key.",
     413: "Body over CALLNOS_MAX_BODY_BYTES.",
     422: "The Idempotency-Key was used with a different request body.",
@@ -46,12 +47,6 @@ BATCH_HEADERS = {
 }
 
 
-@blp.before_request
-def require_api_key() -> None:
-    """Every ``/v1`` route needs a valid inbound key."""
-    g.client_id = current_gateway().keys.check(request.headers.get("X-API-Key"))
-
-
 @blp.route("/call-data", methods=["POST"])
 @blp.doc(
     requestBody={"required": True, "content": {"application/json": {"schema": CallDataRequestSchema}}},
@@ -61,6 +56,7 @@ def require_api_key() -> None:
 @blp.response(200, CallDataResponseSchema, headers=BATCH_HEADERS)
 @blp.alt_response(400, schema=ProblemSchema, description=ERRORS[400], content_type="application/problem+json")
 @blp.alt_response(401, schema=ProblemSchema, description=ERRORS[401], content_type="application/problem+json")
+@blp.alt_response(403, schema=ProblemSchema, description=ERRORS[403], content_type="application/problem+json")
 @blp.alt_response(409, schema=ProblemSchema, description=ERRORS[409], content_type="application/problem+json")
 @blp.alt_response(413, schema=ProblemSchema, description=ERRORS[413], content_type="application/problem+json")
 @blp.alt_response(422, schema=ProblemSchema, description=ERRORS[422], content_type="application/problem+json")
