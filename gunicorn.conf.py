@@ -15,6 +15,7 @@ prometheus_client, and ``child_exit`` drops a dead worker's live gauges.
 import logging
 import math
 import os
+import sys
 
 from dotenv import dotenv_values
 
@@ -110,6 +111,19 @@ def on_starting(server):
     )}
     settings = _settings.describe()  # no secret; passwords in URLs masked
     server.log.info("callnos-gateway starting", extra={"gunicorn": effective, "settings": settings, "metrics_dir": _metrics})
+
+
+def on_reload(server):
+    """On HUP with preload_app, load the app again before the new workers fork.
+
+    Without preload each new worker imports ``wsgi`` and reads the settings
+    (the clients file too); with it, gunicorn would fork them from the app it
+    loaded at start, and ``kill -HUP`` would change nothing.
+    """
+    if server.cfg.preload_app:
+        sys.modules.pop("wsgi", None)
+        server.app.callable = None
+        server.app.wsgi()
 
 
 def child_exit(server, worker):
