@@ -2,7 +2,10 @@
 
 The ``CALLNOS_*`` settings are read and checked here, in the master, before
 gunicorn writes a line: a bad one (or a bad ``GUNICORN_*`` value) stops the
-start with one JSON line naming it and exit status 3. Their timeouts size the
+start with one JSON line naming it and exit status 3. ``kill -HUP`` runs this
+file again: the settings (the clients file too) are read again and handed to
+the new workers (``adapter.handover``); a bad one then keeps the previous
+settings and logs an error line naming it, so a typo causes no downtime. Their timeouts size the
 worker timeouts. Nothing here logs in, connects or starts a thread, so it is
 safe with and without ``preload_app``.
 
@@ -19,6 +22,7 @@ import sys
 
 from dotenv import dotenv_values
 
+from adapter import handover
 from adapter.config import load_settings
 from adapter.errors import ConfigError
 from web import logs, metrics_dir, redact
@@ -28,10 +32,17 @@ OUTER_SETTINGS = ("GUNICORN_", metrics_dir.ENV)
 
 
 def _app_settings():
+    """Read the settings; on a HUP, a bad one keeps the last good settings (adapter.handover)."""
     try:
-        return load_settings()
+        settings = load_settings()
     except ConfigError as error:
-        logs.fatal(error.one_line(), settings=sorted(error.problems))
+        if handover.kept() is None:
+            logs.fatal(error.one_line(), settings=sorted(error.problems))
+        logging.getLogger("callnos.start").error(
+            "reload refused, the previous settings stay: %s", error.one_line(), extra={"settings": sorted(error.problems)})
+        return handover.kept()
+    handover.keep(settings)
+    return settings
 
 
 def _adopt_env_file():
