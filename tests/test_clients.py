@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -11,6 +14,7 @@ from adapter.clients import ALL_TASKS, SCOPES, ClientRing, clients_from_keys, ke
 from adapter.config import load_settings
 from adapter.errors import ConfigError
 
+ROOT = Path(__file__).resolve().parent.parent
 EAST_KEY, WEST_KEY = "east-key-5b1e0f2c9a", "west-key-0c4d7a81e3"
 EAST, WEST = (hashlib.sha256(key.encode()).hexdigest() for key in (EAST_KEY, WEST_KEY))
 GOOD = f"""
@@ -189,3 +193,11 @@ def test_neither_keys_nor_file_nor_anonymous_stops_the_start(env):
     with pytest.raises(ConfigError) as caught:
         load_settings()
     assert "CALLNOS_CLIENTS_FILE" in caught.value.one_line() and "CALLNOS_API_KEYS" in caught.value.problems
+
+
+def test_a_start_with_a_clients_file_is_not_called_anonymous(tmp_path):
+    env = {"PATH": "/usr/bin:/bin", **BASE, "CALLNOS_CLIENTS_FILE": write(tmp_path, GOOD)}
+    result = subprocess.run([sys.executable, "-c", "import wsgi; print(len(wsgi.settings.clients))"], cwd=ROOT,
+                            env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0 and result.stdout.strip() == "2"
+    assert "ANONYMOUS" not in result.stderr and EAST not in result.stderr
