@@ -15,7 +15,8 @@ from flask import Flask
 from adapter.clients import Client, key_digest
 from app import create_app
 from conftest import API_KEY, FETCH, login_settings
-from web.authorise import ROUTE_SCOPES, route_pattern
+from adapter.errors import Forbidden
+from web.authorise import ROUTE_SCOPES, require_task, route_pattern, visible_tasks
 
 EAST_KEY, EAST_NEW_KEY, READER_KEY, ALL_KEY = ("east-key-5b1e0f2c9a", "east-key-new-77d0c1",
                                                "reader-key-a83b21", "all-key-f0e9d8")
@@ -206,3 +207,17 @@ def test_metrics_count_requests_by_client_name(client):
     assert count(after, "dialer-east", "403") - count(before, "dialer-east", "403") == 1
     assert count(after, "none", "401") - count(before, "none", "401") == 1
     assert "stranger" not in after and not [c for c in CLIENTS if c.digest.hex()[:8] in after]
+
+
+def test_the_view_helpers_follow_the_client_of_the_request(app):
+    with app.test_request_context("/v1/call-data", method="POST", headers={"X-API-Key": EAST_KEY}):
+        assert visible_tasks(["1003", "1002", "1001"]) == []  # no client identified yet: nothing is visible
+        with pytest.raises(Forbidden):
+            require_task("1001")
+        app.preprocess_request()
+        assert visible_tasks(["1003", "1002", "1001"]) == ["1002", "1001"]
+        require_task(1001)
+        require_task("1002")
+        with pytest.raises(Forbidden) as refused:
+            require_task("10010")
+        assert refused.value.extra == {"missing_scope": "tasks", "task_id": "10010"}

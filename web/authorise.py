@@ -14,18 +14,20 @@ upstream, and a new ``/v1`` route gets it without a line in its view:
    any other type is refused.
 
 Refusals are ``403 forbidden`` and name the missing scope, never a key.
-``g.client`` is the client (logs, metrics, ``GET /v1/tasks``' filter) and
-``g.client_id`` its key's short id (the idempotency scope, as before).
+``g.client`` is the client (logs, metrics) and ``g.client_id`` its key's
+short id (the idempotency scope, as before). Views use two helpers:
+``visible_tasks`` filters the task list a client sees, and ``require_task``
+checks a validated task id again (the same rule, on the value the view uses).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from flask import g, request
 
-from adapter.clients import Client
 from adapter.errors import Forbidden, RequestError
 from web.gateway import current_gateway
 from web.inbound import json_object_from
@@ -71,10 +73,10 @@ def authorise_request() -> None:
         raise Forbidden(f"This key's client may not use the {scope.allow!r} routes (not in its allow list).",
                         missing_scope=scope.allow)
     if scope.task_in_body and client.tasks is not None:
-        _check_task(client)
+        _check_task()
 
 
-def _check_task(client: Client) -> None:
+def _check_task() -> None:
     """Refuse a body whose ``task_id`` is not one of the client's tasks."""
     try:
         body = json_object_from(request)
@@ -85,6 +87,18 @@ def _check_task(client: Client) -> None:
     task_id = body["task_id"]
     if isinstance(task_id, bool) or not isinstance(task_id, (int, str)):
         raise Forbidden("This key's client may only name one of its tasks in task_id.", missing_scope="tasks")
-    if not client.may_touch(task_id):
+    require_task(task_id)
+
+
+def visible_tasks(task_ids: Iterable[str]) -> list[str]:
+    """The task ids of ``task_ids`` the request's client may see (``GET /v1/tasks``); none without a client."""
+    client = g.get("client")
+    return [] if client is None else client.visible_tasks(task_ids)
+
+
+def require_task(task_id: int | str) -> None:
+    """Refuse a validated ``task_id`` outside the client's tasks: a second guard behind the body check."""
+    client = g.get("client")
+    if client is None or not client.may_touch(task_id):
         raise Forbidden(f"This key's client may not touch task {str(task_id)[:64]!r} (not in its tasks).",
                         missing_scope="tasks", task_id=str(task_id)[:64])
