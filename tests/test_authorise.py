@@ -221,3 +221,9 @@ def test_the_view_helpers_follow_the_client_of_the_request(app):
         with pytest.raises(Forbidden) as refused:
             require_task("10010")
         assert refused.value.extra == {"missing_scope": "tasks", "task_id": "10010"}
+
+
+def test_the_openapi_document_describes_the_403(client):
+    spec = client.get("/openapi.json").json
+    assert "403" in spec["paths"]["/v1/call-data"]["post"]["responses"]
+    assert {"missing_scope", "task_id"} <= set(spec["components"]["schemas"]["Problem"]["properties"])
