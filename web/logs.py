@@ -71,8 +71,8 @@ def configure(level: str, secrets: tuple[str | None, ...] = ()) -> None:
 
 
 def secrets_of(settings: Any) -> tuple[str | None, ...]:
-    """The values of ``Settings`` that must never appear in a log line."""
-    return (settings.password, settings.token, *settings.api_keys)
+    """The values of ``Settings`` that must never appear in a log line (passwords in URLs too)."""
+    return settings.secrets()
 
 
 def fatal(message: str, **fields: Any) -> None:
