@@ -13,7 +13,9 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-COMMANDS: dict[str, str] = {}
+COMMANDS: dict[str, str] = {
+    "check-config": "cli.check_config",
+}
 
 
 def build_parser() -> argparse.ArgumentParser:
