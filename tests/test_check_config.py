@@ -124,3 +124,22 @@ def test_the_output_never_holds_a_secret(sim, connect):
     basic = base64.b64encode(f"relay:{SECRETS['proxy password']}".encode()).decode()
     for what, secret in [*SECRETS.items(), ("proxy basic credentials", basic)]:
         assert secret not in everything, what
+
+
+def test_the_readme_check_before_a_restart_works_as_written(sim, tmp_path):
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("## Running in production", 1)[1].split("\n## ", 1)[0]
+    [command] = [line for line in section.splitlines() if line.strip().endswith("check-config --connect")]
+    example = (ROOT / "envs" / "production.env.example").read_text()
+    filled = {"CALLNOS_UPSTREAM_URL": sim.url, "CALLNOS_USERNAME": SIM_USER,
+              "CALLNOS_PASSWORD_FILE": str(tmp_path / "password"), "CALLNOS_API_KEYS": "k-readme"}
+    for name, value in filled.items():
+        example = example.replace(f"\n{name}=\n", f"\n{name}={value}\n")
+    (tmp_path / "password").write_text(SIM_PASSWORD)
+    (tmp_path / "production.env").write_text(example)
+    command = command.replace("/etc/callnos-gateway/production.env", str(tmp_path / "production.env"))
+    command = command.replace(".venv/bin/", f"{BIN}/")
+    base = {k: v for k, v in os.environ.items() if not k.startswith("CALLNOS_")}
+    result = subprocess.run(["bash", "-c", command], cwd=ROOT, env=base, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["connect"]["ready"] is True and sim.stats()["login"] == 1
