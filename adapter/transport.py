@@ -156,8 +156,8 @@ class Transport:
             )
         except requests.RequestException as error:
             translated = translate(error, exchange)
-            if isinstance(translated, UpstreamUnreachable) and not isinstance(error, requests.exceptions.SSLError):
-                raise _NotSent(translated) from None  # a refused certificate stays refused: no retry
+            if isinstance(translated, UpstreamUnreachable) and _may_change_on_retry(error):
+                raise _NotSent(translated) from None
             raise translated from None
         return response.status_code, read_body(response, self.settings.max_response_bytes, exchange)
 
@@ -212,6 +212,14 @@ def _failed_before_sending(error: requests.ConnectionError) -> bool:
     cause = error.args[0] if error.args else None
     reason = getattr(cause, "reason", cause)
     return isinstance(reason, urllib3.exceptions.NewConnectionError)
+
+
+def _may_change_on_retry(error: requests.RequestException) -> bool:
+    """A refused certificate, or a proxy refusing us with a 4xx (407: wrong credentials), stays refused."""
+    if isinstance(error, requests.exceptions.SSLError):
+        return False
+    refused = TUNNEL_REFUSED.search(str(error)) if isinstance(error, requests.exceptions.ProxyError) else None
+    return not (refused and refused.group(1).startswith("4"))
 
 
 def _proxy_failure(error: requests.exceptions.ProxyError) -> str:

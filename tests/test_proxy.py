@@ -104,8 +104,17 @@ def test_wrong_proxy_credentials_are_refused_by_the_proxy_and_named(gateway, pro
     response = fetch(gateway(settings_for(server.url_for("/"), proxy_url=wrong, ca_bundle=bundle)))
     assert (response.status_code, response.json["code"]) == (502, "upstream_unreachable")
     assert "HTTP 407" in response.json["detail"]
-    assert proxy.log and set(proxy.log) == {f"CONNECT 127.0.0.1:{server.port} auth=refused -> 407"}
+    assert proxy.log == [f"CONNECT 127.0.0.1:{server.port} auth=refused -> 407"], "a 407 is not retried"
     assert server.log == []
+
+
+def test_an_upstream_the_proxy_cannot_reach_is_unreachable_and_retried_like_one(gateway, proxy, tls_upstream):
+    _, bundle = tls_upstream
+    down = f"127.0.0.1:{free_port()}"
+    response = fetch(gateway(settings_for(f"https://{down}", proxy_url=with_credentials(proxy.url), ca_bundle=bundle)))
+    assert (response.status_code, response.json["code"]) == (502, "upstream_unreachable")
+    assert "HTTP 502" in response.json["detail"]
+    assert proxy.log == [f"CONNECT {down} auth=ok -> 502"] * 3, "nothing was sent: retried as a refused connection"
 
 
 def test_environment_proxy_variables_are_ignored(sim, gateway, proxy, monkeypatch):
