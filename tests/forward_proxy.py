@@ -50,9 +50,9 @@ class _Handler(socketserver.StreamRequestHandler):
         headers = _headers(head[1:])
         auth_ok = self.server.authorised(dict((k.lower(), v) for k, v in headers).get("proxy-authorization"))
         line = f"{method} {target} auth={'ok' if auth_ok else 'refused'} -> "
-        if not auth_ok:
-            self._answer(407, "Proxy Authentication Required", b"Proxy-Authenticate: Basic realm=\"test\"\r\n")
+        if not auth_ok:  # each line is logged before its answer goes out, so a test never races it
             self.server.record(line + "407")
+            self._answer(407, "Proxy Authentication Required", b"Proxy-Authenticate: Basic realm=\"test\"\r\n")
         elif method == "CONNECT":
             self._tunnel(target, line)
         else:
@@ -61,19 +61,21 @@ class _Handler(socketserver.StreamRequestHandler):
     def _answer(self, status: int, reason: str, extra: bytes = b"") -> None:
         self.wfile.write(f"HTTP/1.1 {status} {reason}\r\n".encode() + extra + b"Content-Length: 0\r\nConnection: close\r\n\r\n")
 
-    def _connect(self, host: str, port: int) -> socket.socket | None:
+    def _connect(self, host: str, port: int, line: str) -> socket.socket | None:
+        """Connect to the origin, or log and answer 502."""
         try:
             return socket.create_connection((host, port), timeout=5)
         except OSError:
+            self.server.record(line + "502")
             self._answer(502, "Bad Gateway")
             return None
 
     def _tunnel(self, target: str, line: str) -> None:
         """Answer the CONNECT (logged at once: a tunnel may stay open), then copy bytes."""
         host, _, port = target.rpartition(":")
-        upstream = self._connect(host, int(port))
-        self.server.record(line + ("502" if upstream is None else "200"))
+        upstream = self._connect(host, int(port), line)
         if upstream is not None:
+            self.server.record(line + "200")
             self.wfile.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
             self.wfile.flush()
             _pipe(self.connection, upstream)
@@ -81,9 +83,8 @@ class _Handler(socketserver.StreamRequestHandler):
     def _relay(self, method: str, target: str, headers: list[tuple[str, str]], line: str) -> None:
         """Send an absolute-URI request on to the origin; log it before the client can see the answer."""
         url = urlsplit(target)
-        upstream = self._connect(url.hostname or "", url.port or 80)
+        upstream = self._connect(url.hostname or "", url.port or 80, line)
         if upstream is None:
-            self.server.record(line + "502")
             return
         with upstream:
             length = int(dict((k.lower(), v) for k, v in headers).get("content-length", "0"))
@@ -96,7 +97,7 @@ class _Handler(socketserver.StreamRequestHandler):
     def _relay_answer(self, answer, line: str) -> None:
         head = _read_head(answer)
         self.server.record(line + head[0].split()[1].decode())
-        kept = [line for line in head[1:] if line.partition(b":")[0].strip().lower().decode() not in HOP_HEADERS]
+        kept = [header for header in head[1:] if header.partition(b":")[0].strip().lower().decode() not in HOP_HEADERS]
         self.wfile.write(b"\r\n".join([head[0], *kept, b"Connection: close", b"", b""]))
         while chunk := answer.read1(65536):
             self.wfile.write(chunk)
