@@ -8,11 +8,12 @@ setting, so a bad deploy stops with a message an operator can act on.
 
 from __future__ import annotations
 
+import base64
 import os
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 from environs import Env, EnvError, validate
 
@@ -56,6 +57,7 @@ class Settings:
     idempotency_ttl: int = 86400
     clients_file: str | None = None
     clients: tuple[Client, ...] = field(default=(), repr=False)  # from clients_file; digests only
+    proxy_url: str | None = field(default=None, repr=False)  # may carry credentials
 
     def __post_init__(self) -> None:
         if self.total_timeout is None:
@@ -67,15 +69,48 @@ class Settings:
         """Value for ``requests``' ``verify``: a CA file, or the system store."""
         return self.ca_bundle or True
 
+    @property
+    def proxies(self) -> dict[str, str]:
+        """Value for ``requests``' ``proxies``: every upstream call through CALLNOS_PROXY_URL, if set."""
+        return {"http": self.proxy_url, "https": self.proxy_url} if self.proxy_url else {}
+
     def describe(self) -> dict[str, Any]:
-        """Return the settings that are safe to log: no secret, no key."""
-        hidden = {"token", "password", "api_keys", "clients"}
-        safe = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in hidden}
-        safe["api_keys"] = len(self.api_keys)
-        safe["clients"] = sorted({client.label for client in self.clients})
-        for name in ("upstream_url", "idempotency_url"):
-            safe[name] = without_password(safe[name])
+        """Return every setting in a form safe to log or print.
+
+        Generic, so a setting added later is covered without a list to keep:
+        a field declared ``repr=False`` is a secret (shown as ``***``, a
+        collection of them as its size), and every URL loses its password.
+        """
+        safe = {f.name: _safe_value(getattr(self, f.name), secret=not f.repr) for f in fields(self)}
+        safe["clients"] = sorted({client.label for client in self.clients})  # names, never digests
         return safe
+
+    def secrets(self) -> tuple[str, ...]:
+        """Every secret value, for the log filter: ``repr=False`` fields and URL credentials."""
+        found: list[str] = []
+        for f in fields(self):
+            values = getattr(self, f.name)
+            for value in values if isinstance(values, (tuple, list)) else (values,):
+                if isinstance(value, str):
+                    found += url_secrets(value) if "://" in value else ([value] if not f.repr else [])
+        return tuple(found)
+
+
+def _safe_value(value: Any, secret: bool) -> Any:
+    if isinstance(value, str) and "://" in value:
+        return without_password(value)
+    if not secret or value is None:
+        return value
+    return len(value) if isinstance(value, (tuple, list)) else "***"
+
+
+def url_secrets(url: str) -> list[str]:
+    """The password of a URL, and the Basic credentials a client would derive from it."""
+    parts = urlsplit(url)
+    if not parts.password:
+        return []
+    basic = base64.b64encode(f"{unquote(parts.username or '')}:{unquote(parts.password)}".encode()).decode()
+    return [parts.password, unquote(parts.password), basic]
 
 
 def without_password(url: str | None) -> str | None:
@@ -167,6 +202,7 @@ def _read_values(env: Env) -> dict[str, Any]:
         "dead_letter_dir": env.str("DEAD_LETTER_DIR", "var/dead-letter") or None,
         "idempotency_ttl": env.int("IDEMPOTENCY_TTL", 86400, validate=validate.Range(min=1)),
         "clients_file": env.str("CLIENTS_FILE", None) or None,
+        "proxy_url": env.str("PROXY_URL", None, validate=_proxy_url) or None,
     }
 
 
@@ -188,6 +224,20 @@ def _secret(value: str | None, path: str | None, name: str) -> str | None:
 def _http_url(value: str) -> bool:
     if not value.startswith(("http://", "https://")) or len(value.split("://", 1)[1]) == 0:
         raise validate.ValidationError("must be an http:// or https:// URL")
+    return True
+
+
+def _proxy_url(value: str) -> bool:
+    """An ``http://[user:password@]host[:port]`` proxy; the message never repeats the value."""
+    if not value:
+        return True
+    parts = urlsplit(value)
+    try:
+        port_ok = parts.port is None or parts.port > 0
+    except ValueError:
+        port_ok = False
+    if parts.scheme != "http" or not parts.hostname or not port_ok or parts.path not in ("", "/") or parts.query:
+        raise validate.ValidationError("must be an http://[user:password@]host:port proxy URL")
     return True
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import http.cookiejar
 import logging
+import re
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -38,6 +39,7 @@ from adapter.errors import (
 log = logging.getLogger(__name__)
 
 READ_CHUNK = 64 * 1024
+TUNNEL_REFUSED = re.compile(r"Tunnel connection failed: (\d{3})")
 OVERDUE = "The upstream exchange did not complete within the total timeout."
 JSON_HEADERS = {"Content-Type": "application/json", "Accept": "application/json"}
 
@@ -70,11 +72,18 @@ class DeadlineAdapter(HTTPAdapter):
         super().init_poolmanager(*args, **kwargs)
         self.poolmanager.pool_classes_by_scheme = POOL_CLASSES
 
+    def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> Any:
+        """The CALLNOS_PROXY_URL pools: the same deadline-aware connections as without a proxy."""
+        manager = super().proxy_manager_for(proxy, **proxy_kwargs)
+        manager.pool_classes_by_scheme = POOL_CLASSES
+        return manager
+
 
 def build_session(settings: Settings) -> requests.Session:
     """Make the process's pooled session: no retries inside urllib3, no cookies, no env."""
     session = requests.Session()
-    session.trust_env = False  # no .netrc credentials or proxy variables leak in
+    session.trust_env = False  # no .netrc credentials or proxy variables (HTTP_PROXY, NO_PROXY...) leak in
+    session.proxies = settings.proxies  # CALLNOS_PROXY_URL alone decides; HTTPS goes through CONNECT
     session.cookies.set_policy(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
     no_retry = Retry(total=0, connect=0, read=False, status=0, other=0, redirect=0, raise_on_status=False)
     adapter = DeadlineAdapter(pool_connections=4, pool_maxsize=settings.pool_size, max_retries=no_retry)
@@ -147,8 +156,8 @@ class Transport:
             )
         except requests.RequestException as error:
             translated = translate(error, exchange)
-            if isinstance(translated, UpstreamUnreachable) and not isinstance(error, requests.exceptions.SSLError):
-                raise _NotSent(translated) from None  # a refused certificate stays refused: no retry
+            if isinstance(translated, UpstreamUnreachable) and _may_change_on_retry(error):
+                raise _NotSent(translated) from None
             raise translated from None
         return response.status_code, read_body(response, self.settings.max_response_bytes, exchange)
 
@@ -189,6 +198,8 @@ def translate(error: BaseException, exchange: Exchange | None = None) -> Upstrea
         return UpstreamTimeout()
     if isinstance(error, requests.exceptions.SSLError):
         return UpstreamUnreachable("The TLS handshake with the upstream failed.")
+    if isinstance(error, requests.exceptions.ProxyError):
+        return UpstreamUnreachable(_proxy_failure(error))
     if isinstance(error, requests.ConnectionError) and _failed_before_sending(error):
         return UpstreamUnreachable("The upstream refused or could not be reached.")
     if isinstance(error, requests.exceptions.ContentDecodingError):
@@ -201,3 +212,23 @@ def _failed_before_sending(error: requests.ConnectionError) -> bool:
     cause = error.args[0] if error.args else None
     reason = getattr(cause, "reason", cause)
     return isinstance(reason, urllib3.exceptions.NewConnectionError)
+
+
+def _may_change_on_retry(error: requests.RequestException) -> bool:
+    """A refused certificate, or a proxy refusing us with a 4xx (407: wrong credentials), stays refused."""
+    if isinstance(error, requests.exceptions.SSLError):
+        return False
+    refused = TUNNEL_REFUSED.search(str(error)) if isinstance(error, requests.exceptions.ProxyError) else None
+    return not (refused and refused.group(1).startswith("4"))
+
+
+def _proxy_failure(error: requests.exceptions.ProxyError) -> str:
+    """Say why CALLNOS_PROXY_URL failed, never quoting the URL (it may hold credentials).
+
+    urllib3 raises a proxy error only before the upstream got a byte: the proxy
+    could not be reached, or it refused the CONNECT tunnel (its status is kept).
+    """
+    refused = TUNNEL_REFUSED.search(str(error))
+    if refused:
+        return f"The proxy refused the tunnel to the upstream (HTTP {refused.group(1)})."
+    return "The proxy (CALLNOS_PROXY_URL) refused the connection or could not be reached."

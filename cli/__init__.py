@@ -14,6 +14,7 @@ import sys
 from collections.abc import Sequence
 
 COMMANDS: dict[str, str] = {
+    "check-config": "cli.check_config",
     "hash-key": "cli.hash_key",
 }
 
