@@ -32,7 +32,8 @@ def test_every_route_and_method_is_documented(app_client, document):
     for rule in app_client.application.url_map.iter_rules():
         if rule.rule in NOT_API:
             continue
-        documented = {method.upper() for method in document["paths"].get(rule.rule, {})}
+        path = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule)  # Flask's <holiday_id> is OpenAPI's {holiday_id}
+        documented = {method.upper() for method in document["paths"].get(path, {}) if method != "parameters"}
         assert documented == set(rule.methods) - IMPLICIT, rule.rule
 
 
