@@ -13,7 +13,9 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-COMMANDS: dict[str, str] = {}
+COMMANDS: dict[str, str] = {
+    "discover": "cli.discover",
+}
 
 
 def build_parser() -> argparse.ArgumentParser:

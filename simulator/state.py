@@ -57,7 +57,7 @@ class SimState:
         self.apply_configured_faults()
 
     def snapshot(self) -> dict[str, Any]:
-        """Every counter, plus the write-backs and, per task, records taken / finished / waiting."""
+        """Every counter, plus the write-backs and ``per_task``: records taken, final results, waiting."""
         counters = self.stats.snapshot()
         counters.update(self.writes.snapshot(counters["by_task"]))
         return counters

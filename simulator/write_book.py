@@ -60,7 +60,7 @@ class WriteBook:
         with self._lock:
             names = set(taken_by_task) | set(self._finals)
             tasks = {name: self._task(name, taken_by_task.get(name, 0)) for name in sorted(names)}
-            return {**self._counts, "tasks": tasks, "last_writes": list(self._last)}
+            return {**self._counts, "per_task": tasks, "last_writes": list(self._last)}
 
     def _task(self, name: str, taken: int) -> dict[str, int]:
         finished = len(self._finals.get(name, ()))
