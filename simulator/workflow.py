@@ -44,10 +44,11 @@ def _checked(state: SimState, headers: Message, body: bytes, ints: tuple[str, ..
     return payload
 
 
-def _pick(state: SimState, doc: Any, fixed: Any) -> Any:
+def _pick(state: SimState, doc: Any, fixed: Any, turn: int) -> Any:
+    """The manual's sample form or the table's, as ``--spelling`` says (``mixed``: by turn)."""
     mode = state.config.spelling
     if mode == "mixed":
-        return doc if next(state.turns) % 2 == 0 else fixed
+        return doc if turn % 2 == 0 else fixed
     return doc if mode == "doc" else fixed
 
 
@@ -57,7 +58,7 @@ def tasks(state: SimState, body: bytes, headers: Message) -> Answer:
     if isinstance(payload, Answer):
         return payload
     cfg = state.config
-    items = [{_pick(state, "seviceId", "serviceId"): _pick(state, task, str(task))} for task in cfg.tasks]
+    items = [{_pick(state, "seviceId", "serviceId", at): _pick(state, task, str(task), at)} for at, task in enumerate(cfg.tasks)]
     single = len(items) == 1 and cfg.shape != "list" and (cfg.shape == "single" or next(state.turns) % 2 == 1)
     data = items[0] if single else {"taskData": items}
     return Answer(200, answers.dumps({"result": 0, "resultData": data}))
@@ -72,7 +73,7 @@ def isholiday(state: SimState, body: bytes, headers: Message) -> Answer:
     if not isinstance(holiday_id, str) or not holiday_id:
         return answers.error(400, "holidayId is a required string")
     flag = int(holiday_id in state.config.holidays)
-    value = _pick(state, flag, str(flag))
+    value = _pick(state, flag, str(flag), next(state.turns))
     return Answer(200, answers.dumps({"result": "0", "resultData": {"isHoliday": value}}))
 
 
