@@ -149,7 +149,14 @@ def test_a_write_refused_twice_is_upstream_auth_failed(sim, client):
     assert sim.stats()["result"] == 2
 
 
-def test_an_idempotent_retry_replays_the_answer_and_writes_once(sim, client):
+@pytest.fixture
+def keyed(sim, gateway, tmp_path):
+    """A gateway with an Idempotency-Key store of its own (the default file outlives the test run)."""
+    return gateway(login_settings(sim.url, idempotency_url=f"sqlite:///{tmp_path}/keys.sqlite3"))
+
+
+def test_an_idempotent_retry_replays_the_answer_and_writes_once(sim, keyed):
+    client = keyed
     [record] = record_of(sim, client)
     body = {"task_id": "1001", "customer_id": record["customer_id"], "status": "0"}
     first = write(client, body, **{"Idempotency-Key": "call-1"})
@@ -162,7 +169,8 @@ def test_an_idempotent_retry_replays_the_answer_and_writes_once(sim, client):
     assert (sim.stats()["result"], sim.stats()["duplicates"]) == (1, 0)
 
 
-def test_a_failed_keyed_write_frees_the_key_for_a_retry(sim, client):
+def test_a_failed_keyed_write_frees_the_key_for_a_retry(sim, keyed):
+    client = keyed
     [record] = record_of(sim, client)
     body = {"task_id": "1001", "customer_id": record["customer_id"]}
     sim.push_faults("result", ["status:500"])
@@ -171,8 +179,9 @@ def test_a_failed_keyed_write_frees_the_key_for_a_retry(sim, client):
     assert sim.stats()["result"] == 2
 
 
-def test_the_same_key_on_the_two_write_routes_writes_both(sim, client):
+def test_the_same_key_on_the_two_write_routes_writes_both(sim, keyed):
     """Scope per route: an intermediate write must never be answered with the final one's replay."""
+    client = keyed
     [record] = record_of(sim, client)
     body = {"task_id": "1001", "customer_id": record["customer_id"], "status": "0"}
     key = {"Idempotency-Key": record["customer_id"]}

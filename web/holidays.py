@@ -8,8 +8,7 @@ from marshmallow import ValidationError
 from schemas.center import CenterQuerySchema
 from schemas.workflow import HolidayResponseSchema, checked_holiday_id, holiday_answer
 from web.gateway import current_gateway
-from web.tasks import READ_TIMEOUT
-from web.v1 import PROBLEMS, SECURITY, from_upstream, invalid, json_answer, problems, v1_blueprint
+from web.v1 import PROBLEMS, READ_TIMEOUT, SECURITY, from_upstream, invalid, json_answer, problems, v1_blueprint
 
 blp = v1_blueprint("holidays", __name__, "Holiday rules")
 EXAMPLE = {"holiday_id": "7", "is_holiday": True}

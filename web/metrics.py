@@ -39,7 +39,7 @@ REQUESTS = Counter(PREFIX + "requests", "Requests answered, by URL rule, method 
                    ["route", "method", "status"])
 REQUEST_SECONDS = Histogram(PREFIX + "request_duration_seconds", "Time to answer a request.",
                             ["route"], buckets=SECONDS)
-UPSTREAM_SECONDS = Histogram(PREFIX + "upstream_duration_seconds", "Time of a callnos exchange, failed ones included.",
+UPSTREAM_SECONDS = Histogram(PREFIX + "upstream_duration_seconds", "Time of an upstream exchange (any interface), failed ones included.",
                              buckets=SECONDS)
 RECORDS = Counter(PREFIX + "records", "Records handed out to clients.")
 TOKENS = Counter(PREFIX + "token_events", "Upstream logins and token refreshes.", ["event"])

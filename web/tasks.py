@@ -8,11 +8,10 @@ from marshmallow import ValidationError
 from schemas.center import CenterQuerySchema
 from schemas.workflow import TasksResponseSchema, tasks_answer
 from web.gateway import current_gateway
-from web.v1 import PROBLEMS, SECURITY, from_upstream, invalid, json_answer, problems, v1_blueprint
+from web.v1 import PROBLEMS, READ_TIMEOUT, SECURITY, from_upstream, invalid, json_answer, problems, v1_blueprint
 
 blp = v1_blueprint("tasks", __name__, "Outbound tasks")
 EXAMPLE = {"tasks": [{"task_id": "1001"}, {"task_id": "1002"}], "count": 2}
-READ_TIMEOUT = "Upstream did not answer in time, twice (a read is sent once more); nothing was taken, retrying is safe."
 
 
 @blp.route("/tasks", methods=["GET"])

@@ -36,6 +36,7 @@ PROBLEMS = {
     503: "The idempotency store is unavailable (only requests with an Idempotency-Key).",
     504: "Upstream did not answer in time.",
 }
+READ_TIMEOUT = "Upstream did not answer in time, twice (a read is sent once more); nothing was taken, retrying is safe."
 
 
 def v1_blueprint(route: str, import_name: str, description: str) -> Blueprint:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from adapter.auth import TokenGrant
-from adapter.errors import BATCH_MAY_BE_TAKEN, UpstreamAuthFailed, UpstreamBadResponse, UpstreamHTTPError, UpstreamRejected
+from adapter.errors import UpstreamAuthFailed, UpstreamBadResponse, UpstreamHTTPError, UpstreamRejected
 from adapter.obs.envelope import decode_json, successful_result_data
 from adapter.obs.interface import NEVER_RESEND, OBS, Interface
 
@@ -20,8 +20,9 @@ if TYPE_CHECKING:  # not imported at run time: adapter.config reads every Interf
     from adapter.config import Settings
     from adapter.transport import Transport, UpstreamReply
 
-LOGIN = Interface("login", OBS + "/auth/login", NEVER_RESEND, BATCH_MAY_BE_TAKEN, business=False)
-REFRESH = Interface("refresh", OBS + "/auth/refresh", NEVER_RESEND, BATCH_MAY_BE_TAKEN, business=False)
+# No warning: login and refresh run inside ``LoginTokens``, which reports their failures itself.
+LOGIN = Interface("login", OBS + "/auth/login", NEVER_RESEND, warning="", business=False)
+REFRESH = Interface("refresh", OBS + "/auth/refresh", NEVER_RESEND, warning="", business=False)
 REFUSED = (401, 403)
 
 
