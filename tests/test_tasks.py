@@ -138,3 +138,17 @@ def test_the_path_can_be_overridden(httpserver: HTTPServer, gateway):
     httpserver.expect_request("/iSales/getTask").respond_with_json({"result": 0, "resultData": {"serviceId": "3"}})
     client = gateway(settings_for(httpserver.url_for("/"), paths={"tasks": "/iSales/getTask"}))
     assert get(client, "/v1/tasks").json == {"tasks": [{"task_id": "3"}], "count": 1}
+
+
+def test_a_read_is_not_sent_again_when_the_login_used_up_its_time(sim, gateway):
+    client = gateway(login_settings(sim.url, read_timeout=0.3, total_timeout=0.4))
+    sim.push_faults("login", ["latency:200"])
+    sim.push_faults("tasks", ["timeout:2"])
+    body = problem_of(get(client, "/v1/tasks"))
+    assert (body["status"], body["code"]) == (504, "upstream_timeout")
+    assert sim.stats()["tasks"] == 1  # login 0.2 s + first try 0.3 s > 0.4 s: a second try could outlast the worker
+    roomier = gateway(login_settings(sim.url, read_timeout=0.3, total_timeout=1.0))
+    sim.push_faults("login", ["latency:200"])
+    sim.push_faults("tasks", ["timeout:2"])
+    assert get(roomier, "/v1/tasks").status_code == 200  # 0.5 s used of 1 s: time for the second try
+    assert sim.stats()["tasks"] == 3

@@ -45,10 +45,12 @@ class Caller:
         self.transport = transport
         self.tokens = tokens
         self.kind = settings.business_token
+        self.budget = settings.total_timeout  # a retry starts only within it (see ``_may_retry``)
         self.auth = CallnosAuth(tokens, settings.auth_header, kind=self.kind)
 
     def call(self, interface: Interface, body: dict[str, Any], request_id: str, read: Callable[[bytes], T]) -> Answered[T]:
         """Send ``body`` to ``interface`` and read its 2xx answer; raise the gateway's errors."""
+        begun = time.monotonic()
         self.tokens.current(self.kind)  # log in or refresh first, outside the exchange's deadline
         attempts = 1 + interface.retry.extra_attempts
         started = time.monotonic()
@@ -57,11 +59,22 @@ class Caller:
                 reply = self._send(interface, body, request_id)
                 return Answered(read(reply.body), reply)
             except UpstreamError as error:
-                if attempt < attempts and interface.retry.allows(error):
+                if attempt < attempts and interface.retry.allows(error) and self._may_retry(begun):
                     log.warning("upstream %s failed (%s); sending it once more", interface.name, error.code)
                     continue
                 raise _for_client(error, interface, started) from None
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _may_retry(self, begun: float) -> bool:
+        """Retry only if login and the first exchange took at most one total timeout.
+
+        So a read, like any request, lasts at most two total timeouts (what
+        gunicorn.conf.py sizes the worker timeout for), however slow the login was.
+        """
+        if time.monotonic() - begun <= self.budget:
+            return True
+        log.warning("no time left to send the read once more")
+        return False
 
     def _send(self, interface: Interface, body: dict[str, Any], request_id: str) -> UpstreamReply:
         auth = self.auth if interface.business else None
