@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Callable, Generic, TypeVar
 
 from adapter.auth import CallnosAuth, TokenSource
 from adapter.errors import MayHaveArrived, UpstreamAuthFailed, UpstreamError, UpstreamHTTPError
-from adapter.obs.interface import Interface
+from adapter.obs.interface import NEVER_RESEND, Interface
 from adapter.transport import Transport, UpstreamReply
 
 if TYPE_CHECKING:
@@ -87,8 +87,18 @@ class Caller:
 
 
 def _for_client(error: UpstreamError, interface: Interface, started: float) -> UpstreamError:
-    """The error as the client sees it: the interface's warning, and how long the exchange took."""
+    """The error as the client sees it: the interface's warning, and how long the exchange took.
+
+    A 5xx after a request that does work (callnos, a write-back) may have come
+    after the work was done, so it carries the warning too.
+    """
     if isinstance(error, MayHaveArrived):
         error = error.warned(interface.warning)
+    elif _server_error(error) and interface.retry is NEVER_RESEND:
+        error.detail = f"{error.detail} {interface.warning}"
     error.elapsed_ms = (time.monotonic() - started) * 1000  # failed exchanges are timed too
     return error
+
+
+def _server_error(error: UpstreamError) -> bool:
+    return isinstance(error, UpstreamHTTPError) and int(error.extra.get("upstream_status", 0)) >= 500
