@@ -152,3 +152,20 @@ def test_a_read_is_not_sent_again_when_the_login_used_up_its_time(sim, gateway):
     sim.push_faults("tasks", ["timeout:2"])
     assert get(roomier, "/v1/tasks").status_code == 200  # 0.5 s used of 1 s: time for the second try
     assert sim.stats()["tasks"] == 3
+
+
+@pytest.mark.parametrize("route, endpoint", [
+    ("/v1/tasks", "tasks"), ("/v1/holidays/7", "isholiday"),
+    ("/v1/call-results", "result"), ("/v1/call-results/intermediate", "midresult"),
+])
+def test_every_outbound_route_forwards_the_request_id_and_never_the_inbound_key(sim, client, route, endpoint):
+    from outbound import record_of
+
+    [record] = record_of(sim, client)
+    headers = {"X-API-Key": "test-key-3f9a1c", "X-Request-ID": f"dialer-{endpoint}-1", "Cookie": "session=abc"}
+    body = {"task_id": record["task_id"], "customer_id": record["customer_id"]}
+    answer = client.post(route, json=body, headers=headers) if "results" in route else client.get(route, headers=headers)
+    assert answer.status_code == 200 and answer.headers["X-Request-ID"] == f"dialer-{endpoint}-1"
+    sent = sim.stats()["last_headers_by_endpoint"][endpoint]
+    assert sent["x-request-id"] == f"dialer-{endpoint}-1"
+    assert "x-api-key" not in sent and "cookie" not in sent and "test-key-3f9a1c" not in str(sent)
