@@ -9,7 +9,7 @@ from flask_smorest import Api
 
 from adapter.config import Settings, load_settings
 from schemas.response import ProblemSchema
-from web import access_log, calldata, docs, health, metrics
+from web import access_log, calldata, docs, health, holidays, metrics, results, tasks
 from web.authorise import authorise_request
 from web.gateway import Gateway
 from web.inbound import request_id_from
@@ -50,7 +50,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.config.update(API_INFO, MAX_CONTENT_LENGTH=settings.max_body_bytes)
     api = GatewayApi(app, spec_kwargs={"components": {"securitySchemes": SECURITY_SCHEMES}})
     api.spec.components.schemas["Problem"]["example"] = PROBLEM_EXAMPLE  # registered as ERROR_SCHEMA
-    for blueprint in (calldata.blp, health.blp, metrics.blp):
+    for blueprint in (tasks.blp, calldata.blp, holidays.blp, results.blp, health.blp, metrics.blp):
         api.register_blueprint(blueprint)
     app.register_blueprint(docs.blp)
     register_problem_handlers(app)

@@ -43,18 +43,25 @@ class TokenApi(Protocol):
     def refresh(self, refresh_token: str) -> TokenGrant: ...
 
 
+TOKEN, REFRESH_TOKEN = "token", "refresh_token"  # which value business calls carry (CALLNOS_BUSINESS_TOKEN)
+
+
 class TokenSource(Protocol):
-    def current(self) -> str: ...
+    def current(self, kind: str = TOKEN) -> str: ...
     def invalidate(self, token: str) -> bool: ...
 
 
 class StaticTokens:
-    """A configured token that cannot be renewed: a refusal is final."""
+    """A configured token that cannot be renewed: a refusal is final.
+
+    It is sent whatever ``kind`` is asked for: in static mode the operator
+    configures the one value the upstream expects.
+    """
 
     def __init__(self, token: str) -> None:
         self._token = token
 
-    def current(self) -> str:
+    def current(self, kind: str = TOKEN) -> str:
         return self._token
 
     def invalidate(self, token: str) -> bool:
@@ -97,8 +104,17 @@ class LoginTokens:
         self._renewals = 0  # renewal attempts finished so far: tells a waiting thread one ended
         self._failure: UpstreamError | None = None  # how the last attempt failed, if it did
 
-    def current(self) -> str:
-        """Return a token that is not due for renewal, renewing it if needed.
+    def current(self, kind: str = TOKEN) -> str:
+        """Return the token (or, for ``kind="refresh_token"``, its refresh token), renewing if needed."""
+        state = self._valid_state()
+        if kind == REFRESH_TOKEN:
+            if not state.refresh_token:
+                raise UpstreamAuthFailed("The upstream's token answer had no refreshToken to send.")
+            return state.refresh_token
+        return state.token
+
+    def _valid_state(self) -> _TokenState:
+        """Return a state that is not due for renewal, renewing it if needed.
 
         Threads that waited while another renewed take its outcome: its token,
         or its failure. Otherwise, with the upstream's login down, each waiting
@@ -106,12 +122,12 @@ class LoginTokens:
         """
         state = self._state
         if state is not None and self._clock() < state.renew_at:
-            return state.token
+            return state
         seen = self._renewals
         with self._lock:
             state = self._state
             if state is not None and self._clock() < state.renew_at:
-                return state.token
+                return state
             if self._renewals != seen and self._failure is not None:
                 raise self._failure.with_traceback(None)
             try:
@@ -122,14 +138,18 @@ class LoginTokens:
             finally:
                 self._renewals += 1
             self._failure = None
-            return self._state.token
+            return self._state
 
     def invalidate(self, token: str) -> bool:
-        """Forget ``token`` after the upstream refused it (unless already replaced)."""
+        """Forget ``token`` (either kind) after the upstream refused it (unless already replaced).
+
+        A refused refresh token is not used to refresh: the next renewal logs in.
+        """
         with self._lock:
             state = self._state
-            if state is not None and state.token == token:
-                self._state = _TokenState(state.token, float("-inf"), state.refresh_token, state.refresh_until)
+            if state is not None and token in (state.token, state.refresh_token):
+                refresh_until = float("-inf") if token == state.refresh_token else state.refresh_until
+                self._state = _TokenState(state.token, float("-inf"), state.refresh_token, refresh_until)
         return True
 
     def _renew(self, state: _TokenState | None) -> _TokenState:
@@ -146,14 +166,15 @@ class LoginTokens:
 
 
 class CallnosAuth(AuthBase):
-    """Puts ``Bearer <token>`` in the configured header; re-sends once after 401/403."""
+    """Puts ``Bearer <token>`` (of ``kind``) in the configured header; re-sends once after 401/403."""
 
-    def __init__(self, tokens: TokenSource, header: str = "Authorization") -> None:
+    def __init__(self, tokens: TokenSource, header: str = "Authorization", kind: str = TOKEN) -> None:
         self.tokens = tokens
         self.header = header
+        self.kind = kind
 
     def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
-        request.headers[self.header] = "Bearer " + self.tokens.current()
+        request.headers[self.header] = "Bearer " + self.tokens.current(self.kind)
         request.register_hook("response", self._resend_once_if_refused)
         return request
 
@@ -164,7 +185,7 @@ class CallnosAuth(AuthBase):
         refused_token = sent.headers[self.header].removeprefix("Bearer ")
         if not self.tokens.invalidate(refused_token):
             return response
-        token = self.tokens.current()
+        token = self.tokens.current(self.kind)
         response.close()
         retry = sent.copy()
         retry.headers[self.header] = "Bearer " + token

@@ -1,55 +1,25 @@
-"""The upstream's three interfaces: login, refresh and callnos.
+"""``UpstreamApi``: the gateway's one entry to the upstream, one method per interface.
 
-``UpstreamApi`` is what the gateway calls: it owns the transport and the
-token source, turns refusals and non-2xx statuses into errors, and never
-re-sends a callnos request except through ``CallnosAuth``'s single re-send
-after an auth refusal (a refused request took no records).
+It owns the transport and the token source and runs each call through
+``adapter.obs.exchange.Caller`` with the rules of the interface's own module
+(``adapter/obs/<interface>.py``: path setting, retry rule, answer reading).
+A request that may have arrived is never re-sent, except a read (tasks,
+isholiday, discovery) once, and any request once after a 401/403 with a new
+token (a refused request did nothing).
 """
 
 from __future__ import annotations
 
-import time
 from typing import Callable
 
-from adapter.auth import CallnosAuth, LoginTokens, StaticTokens, TokenGrant, TokenSource
+from adapter.auth import LoginTokens, StaticTokens, TokenSource
 from adapter.config import Settings
-from adapter.errors import UpstreamAuthFailed, UpstreamError, UpstreamHTTPError, UpstreamRejected
+from adapter.obs import call_result, callnos, discovery, isholiday, midresult, tasks
+from adapter.obs.exchange import Answered, Caller
+from adapter.obs.login import LoginApi
 from adapter.transport import Transport, UpstreamReply
-from schemas.upstream import token_grant
 
-BASE_PATH = "/rest/isales/v1/openapi/obs"
-CALLNOS_PATH = BASE_PATH + "/business/callnos"
-LOGIN_PATH = BASE_PATH + "/auth/login"
-REFRESH_PATH = BASE_PATH + "/auth/refresh"
-REFUSED = (401, 403)
-
-
-class LoginApi:
-    """Login and refresh calls, as the ``TokenApi`` that ``LoginTokens`` uses."""
-
-    def __init__(self, settings: Settings, transport: Transport) -> None:
-        self.settings = settings
-        self.transport = transport
-
-    def login(self) -> TokenGrant:
-        body = {"user": self.settings.username, "passwd": self.settings.password}
-        return self._grant(self.transport.post(LOGIN_PATH, body), "login")
-
-    def refresh(self, refresh_token: str) -> TokenGrant:
-        headers = {self.settings.auth_header: "Bearer " + refresh_token}
-        reply = self.transport.post(REFRESH_PATH, {"refreshToken": refresh_token}, headers=headers)
-        return self._grant(reply, "refresh")
-
-    def _grant(self, reply: UpstreamReply, what: str) -> TokenGrant:
-        if reply.status in REFUSED:
-            raise UpstreamAuthFailed(f"The upstream refused the {what} (HTTP {reply.status}).")
-        if not 200 <= reply.status < 300:
-            raise UpstreamHTTPError(reply.status, f"The upstream {what} answered HTTP {reply.status}.")
-        try:
-            grant = token_grant(reply.body)
-        except UpstreamRejected as error:
-            raise UpstreamAuthFailed(f"The upstream refused the {what} (result {error.extra['upstream_result']!r}).") from None
-        return TokenGrant(grant["token"], grant["expires_in"], grant["refresh_token"], grant["refresh_expires_in"])
+__all__ = ["LoginApi", "UpstreamApi", "make_token_source"]
 
 
 def make_token_source(settings: Settings, transport: Transport, on_event: Callable[[str], None]) -> TokenSource:
@@ -60,7 +30,7 @@ def make_token_source(settings: Settings, transport: Transport, on_event: Callab
 
 
 class UpstreamApi:
-    """Fetches one callnos batch with auth applied; raises the gateway's errors."""
+    """Calls the upstream's interfaces with auth applied; raises the gateway's errors."""
 
     def __init__(
         self,
@@ -68,25 +38,33 @@ class UpstreamApi:
         transport: Transport | None = None,
         on_token_event: Callable[[str], None] = lambda name: None,
     ) -> None:
+        self.settings = settings
         self.transport = transport or Transport(settings)
         self.tokens = make_token_source(settings, self.transport, on_token_event)
-        self.auth = CallnosAuth(self.tokens, settings.auth_header)
+        self.caller = Caller(settings, self.transport, self.tokens)
 
     def callnos(self, body: dict[str, int], request_id: str) -> UpstreamReply:
-        """Send one callnos request; return the 2xx reply or raise."""
-        self.tokens.current()  # log in or refresh first, outside the callnos exchange's deadline
-        started = time.monotonic()
-        try:
-            reply = self.transport.post(CALLNOS_PATH, body, auth=self.auth, headers={"X-Request-ID": request_id})
-            if reply.status in REFUSED:
-                raise UpstreamAuthFailed(f"The upstream refused the gateway's credentials (HTTP {reply.status}).")
-            if not 200 <= reply.status < 300:
-                raise UpstreamHTTPError(reply.status)
-        except UpstreamError as error:
-            error.elapsed_ms = (time.monotonic() - started) * 1000  # failed exchanges are timed too
-            raise
-        return reply
+        """Take one batch; return the 2xx reply (normalised by ``schemas.upstream``) or raise."""
+        return self.caller.call(callnos.CALLNOS, body, request_id, callnos.raw).reply
+
+    def tasks(self, sub_cc_no: int, vdn_id: int, request_id: str) -> Answered[list[str]]:
+        """List the task ids of a call center and VCC."""
+        return self.caller.call(tasks.TASKS, tasks.request_body(sub_cc_no, vdn_id), request_id, tasks.read)
+
+    def is_holiday(self, sub_cc_no: int, vdn_id: int, holiday_id: str, request_id: str) -> Answered[bool]:
+        """Ask whether a holiday rule applies."""
+        body = isholiday.request_body(sub_cc_no, vdn_id, holiday_id)
+        return self.caller.call(isholiday.HOLIDAY, body, request_id, isholiday.read)
+
+    def write_result(self, body: dict[str, object], request_id: str, final: bool) -> Answered[None]:
+        """Write a call's final (``call/result``) or intermediate (``push/midresult``) result once."""
+        unit = call_result.RESULT if final else midresult.MIDRESULT
+        return self.caller.call(unit, body, request_id, call_result.read if final else midresult.read)
+
+    def discover(self, request_id: str) -> Answered[discovery.Discovered]:
+        """Ask the upstream which paths it serves (the ``discover`` command; never callnos)."""
+        return self.caller.call(discovery.DISCOVERY, discovery.request_body(), request_id, discovery.read)
 
     def check_token(self) -> None:
         """Make sure a token can be had (readiness); never calls callnos."""
-        self.tokens.current()
+        self.tokens.current(self.settings.business_token)

@@ -11,19 +11,24 @@ from __future__ import annotations
 import base64
 import os
 from dataclasses import dataclass, field, fields
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit, urlunsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from environs import Env, EnvError, validate
 
 from adapter.clients import Client, load_clients_file
 from adapter.errors import ConfigError
 from adapter.idempotency import store_url_problem
+from adapter.obs import INTERFACES, default_paths
 
 PREFIX = "CALLNOS_"
 AUTH_MODES = ("static", "login")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+BUSINESS_TOKENS = ("token", "refresh_token")
+DEFAULT_TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 MAX_UPSTREAM_INT = 2**31 - 1
 
 
@@ -58,11 +63,21 @@ class Settings:
     clients_file: str | None = None
     clients: tuple[Client, ...] = field(default=(), repr=False)  # from clients_file; digests only
     proxy_url: str | None = field(default=None, repr=False)  # may carry credentials
+    paths: dict[str, str] = field(default_factory=default_paths)  # interface name -> path (CALLNOS_PATH_*)
+    business_token: str = "token"
+    time_format: str = DEFAULT_TIME_FORMAT
+    time_zone: str = "UTC"
 
     def __post_init__(self) -> None:
         if self.total_timeout is None:
             object.__setattr__(self, "total_timeout", self.read_timeout + 2.0)
+        object.__setattr__(self, "paths", {**default_paths(), **self.paths})  # tests may override a few
         check_consistency(self)
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The zone write-back times are sent in (checked at start)."""
+        return ZoneInfo(self.time_zone)
 
     @property
     def verify(self) -> str | bool:
@@ -142,6 +157,15 @@ def check_consistency(settings: Settings) -> None:
         problems["TOTAL_TIMEOUT"] = "must not be below CALLNOS_READ_TIMEOUT"
     if settings.idempotency_url and (store_problem := store_url_problem(settings.idempotency_url)):
         problems["IDEMPOTENCY_URL"] = store_problem
+    if settings.business_token not in BUSINESS_TOKENS:
+        problems["BUSINESS_TOKEN"] = f"must be one of {', '.join(BUSINESS_TOKENS)}"
+    if zone_problem := _time_zone_problem(settings.time_zone):
+        problems["TIME_ZONE"] = zone_problem
+    if format_problem := _time_format_problem(settings.time_format):
+        problems["TIME_FORMAT"] = format_problem
+    for name, path in settings.paths.items():
+        if path_problem := _path_problem(path):
+            problems["PATH_" + name.upper()] = path_problem
     if problems:
         raise ConfigError({PREFIX + name: [text] for name, text in problems.items()})
 
@@ -203,6 +227,10 @@ def _read_values(env: Env) -> dict[str, Any]:
         "idempotency_ttl": env.int("IDEMPOTENCY_TTL", 86400, validate=validate.Range(min=1)),
         "clients_file": env.str("CLIENTS_FILE", None) or None,
         "proxy_url": env.str("PROXY_URL", None, validate=_proxy_url) or None,
+        "paths": {i.name: env.str(i.setting.removeprefix(PREFIX), i.default_path) for i in INTERFACES},
+        "business_token": env.str("BUSINESS_TOKEN", "token", validate=validate.OneOf(BUSINESS_TOKENS)),
+        "time_format": env.str("TIME_FORMAT", DEFAULT_TIME_FORMAT),
+        "time_zone": env.str("TIME_ZONE", "UTC"),
     }
 
 
@@ -219,6 +247,33 @@ def _secret(value: str | None, path: str | None, name: str) -> str | None:
     if not secret:
         raise ConfigError({f"{PREFIX}{name}_FILE": [f"{path} is empty"]})
     return secret
+
+
+def _time_zone_problem(name: str) -> str | None:
+    """Say why ``name`` is not an IANA time zone this machine knows, or None."""
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return f"not an IANA time zone name (such as UTC or Asia/Shanghai): {name!r}"
+    return None
+
+
+def _time_format_problem(text: str) -> str | None:
+    """Say why ``text`` cannot format a time, or None."""
+    if "%" not in text:
+        return "must be a strftime format such as %Y-%m-%d %H:%M:%S"
+    try:
+        datetime(2001, 2, 3, 4, 5, 6).strftime(text)
+    except ValueError as error:
+        return f"not a strftime format: {error}"
+    return None
+
+
+def _path_problem(path: str) -> str | None:
+    """Say why ``path`` cannot be an upstream path, or None."""
+    if not path.startswith("/") or any(c.isspace() or c in "?#" for c in path):
+        return "must be a URL path starting with / (no spaces, query or fragment)"
+    return None
 
 
 def _http_url(value: str) -> bool:

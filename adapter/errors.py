@@ -19,8 +19,8 @@ errors are translated into this tree only in ``adapter/transport.py`` and
     │   └── IdempotencyStoreUnavailable  503 idempotency_store_unavailable
     └── UpstreamError                the upstream or the way to it failed
         ├── UpstreamUnreachable      502 connection failed before sending
-        ├── UpstreamTimeout          504 no answer in time (batch may be taken)
-        ├── UpstreamConnectionLost   502 broke after sending (batch may be taken)
+        ├── UpstreamTimeout          504 no answer in time (the request may have done its work)
+        ├── UpstreamConnectionLost   502 broke after sending (likewise)
         ├── UpstreamAuthFailed       502 credentials refused
         ├── UpstreamHTTPError        502 status not 2xx
         ├── UpstreamRejected         502 ``result`` not 0
@@ -35,6 +35,11 @@ BATCH_MAY_BE_TAKEN = (
     "The request reached the upstream, so the batch may have been taken off its queue; "
     "retrying without an Idempotency-Key takes a new batch."
 )
+RESULT_MAY_BE_WRITTEN = (
+    "The request reached the upstream, so the result may have been written there; "
+    "the gateway did not re-send it, and a retry without the same Idempotency-Key may write it twice."
+)
+NOTHING_TAKEN = "This read takes nothing upstream, so it is safe to retry."
 
 
 class GatewayError(Exception):
@@ -143,21 +148,38 @@ class UpstreamUnreachable(UpstreamError):
     title = "Upstream unreachable"
 
 
-class UpstreamTimeout(UpstreamError):
+class MayHaveArrived(UpstreamError):
+    """A failure after the request may have reached the upstream: its detail warns what that means.
+
+    The warning depends on the interface (a batch taken, a result written,
+    nothing at all), so each interface may swap it with ``warned``.
+    """
+
+    default_detail = "The upstream failed after the request was sent."
+
+    def __init__(self, detail: str | None = None, warning: str = BATCH_MAY_BE_TAKEN) -> None:
+        self.plain_detail = detail or self.default_detail
+        super().__init__(f"{self.plain_detail} {warning}")
+
+    def warned(self, warning: str) -> MayHaveArrived:
+        """The same failure with another warning (status, code, extra and timing kept)."""
+        twin = type(self).__new__(type(self))
+        MayHaveArrived.__init__(twin, self.plain_detail, warning)
+        twin.extra, twin.elapsed_ms = dict(self.extra), self.elapsed_ms
+        return twin
+
+
+class UpstreamTimeout(MayHaveArrived):
     status = 504
     code = "upstream_timeout"
     title = "Upstream timeout"
-
-    def __init__(self, detail: str | None = None) -> None:
-        super().__init__(f"{detail or 'The upstream did not answer in time.'} {BATCH_MAY_BE_TAKEN}")
+    default_detail = "The upstream did not answer in time."
 
 
-class UpstreamConnectionLost(UpstreamError):
+class UpstreamConnectionLost(MayHaveArrived):
     code = "upstream_connection_lost"
     title = "Upstream connection lost"
-
-    def __init__(self, detail: str | None = None) -> None:
-        super().__init__(f"{detail or 'The connection broke after the request was sent.'} {BATCH_MAY_BE_TAKEN}")
+    default_detail = "The connection broke after the request was sent."
 
 
 class UpstreamAuthFailed(UpstreamError):
@@ -185,11 +207,9 @@ class UpstreamRejected(UpstreamError):
         super().__init__(f"The upstream answered result {result!r}.", **extra)
 
 
-class UpstreamBadResponse(UpstreamError):
+class UpstreamBadResponse(MayHaveArrived):
     """Upstream answered 2xx with a body that is not JSON or not the expected shape."""
 
     code = "upstream_bad_response"
     title = "Bad upstream response"
-
-    def __init__(self, detail: str | None = None) -> None:
-        super().__init__(f"{detail or 'The upstream answer could not be read.'} {BATCH_MAY_BE_TAKEN}")
+    default_detail = "The upstream answer could not be read."

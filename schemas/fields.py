@@ -15,6 +15,7 @@ through the schema, whose ``_deserialize`` methods stay the reference that
 from __future__ import annotations
 
 import numbers
+import re
 from typing import Any
 
 from marshmallow import ValidationError, fields
@@ -117,3 +118,31 @@ class IeDataField(fields.Field):
         if not isinstance(value, str):
             raise ValidationError(f"expected a string, got {json_kind(value)}; set to null")
         return parse_ie_data(value)
+
+
+class QueryInteger(fields.Integer):
+    """An integer in a query string: decimal digits only (no sign, spaces, decimals or words)."""
+
+    default_error_messages = {"invalid": "Not a valid integer."}
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int:
+        if not isinstance(value, str) or not value.isascii() or not value.isdigit():
+            raise self.make_error("invalid")
+        return int(value)
+
+
+class Rfc3339DateTime(fields.AwareDateTime):
+    """An RFC 3339 date-time with its offset (``2026-03-01T09:30:00+08:00``, ``...Z``)."""
+
+    PATTERN = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})")
+    default_error_messages = {"invalid": "Not an RFC 3339 date-time with an offset, such as 2026-03-01T09:30:00+08:00."}
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any):
+        if not isinstance(value, str) or not self.PATTERN.fullmatch(value):
+            raise self.make_error("invalid")
+        text = value.upper().replace("Z", "+00:00")
+        whole, dot, fraction = text[:19], text[19:20], text[20:]
+        if dot == ".":  # fromisoformat takes at most 6 fraction digits
+            digits, offset = fraction[:-6], fraction[-6:]
+            text = f"{whole}.{digits[:6].ljust(6, '0')}{offset}"
+        return super()._deserialize(text, attr, data, **kwargs)

@@ -14,9 +14,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_load
+from marshmallow import EXCLUDE, Schema, ValidationError, pre_load
 
-from adapter.errors import UpstreamBadResponse, UpstreamRejected
+from adapter.errors import UpstreamBadResponse
+from adapter.obs.envelope import decode_json, successful_result_data
 from schemas.fields import IeDataField, LooseString, PhoneNumbers, json_kind
 from schemas.record_plan import RecordPlan
 
@@ -25,8 +26,6 @@ RECORD_KEYS = frozenset(
     {"seviceId", "serviceId", "uiqueId", "uniqueId", "phoneNumber", "callData", "callerNumber", "ieData"}
 )
 CONTAINER_KEYS = frozenset({"version", "taskData"})
-MESSAGE_KEYS = ("resultMessage", "resultDesc", "message", "errorMessage", "resultMsg")
-MAX_MESSAGE = 500
 OUTPUT_FIELDS = ("task_id", "customer_id", "called_numbers", "caller_number", "call_data", "ie_data")
 
 
@@ -56,18 +55,6 @@ class UpstreamRecordSchema(Schema):
         return data
 
 
-class TokenGrantSchema(Schema):
-    """``resultData`` of login and refresh; lifetimes as numbers or numeric strings."""
-
-    class Meta:
-        unknown = EXCLUDE
-
-    token = fields.String(required=True, validate=lambda s: bool(s))
-    expires_in = fields.Float(data_key="tokenExpirationTime", required=True, validate=lambda n: n > 0)
-    refresh_token = fields.String(data_key="refreshToken", load_default=None, allow_none=True)
-    refresh_expires_in = fields.Float(data_key="refreshExpirationTime", load_default=0.0)
-
-
 @dataclass(frozen=True, slots=True)
 class NormalisedBatch:
     """What a callnos answer holds once normalised."""
@@ -79,7 +66,6 @@ class NormalisedBatch:
 RECORD_SCHEMA = UpstreamRecordSchema()
 RECORD_PLAN = RecordPlan.from_schema(RECORD_SCHEMA, SPELLING_FIXES, fold_hook="fold_spellings", first=OUTPUT_FIELDS)
 _VERSION_AT = RECORD_PLAN.names.index("version") if RECORD_PLAN is not None else -1
-TOKEN_GRANT_SCHEMA = TokenGrantSchema()
 
 
 def normalise_answer(body: bytes, plan: RecordPlan | None = RECORD_PLAN) -> NormalisedBatch:
@@ -94,36 +80,6 @@ def normalise_answer(body: bytes, plan: RecordPlan | None = RECORD_PLAN) -> Norm
     if version is None and normalised:
         version = normalised[0][1]
     return NormalisedBatch(version, [record for record, _ in normalised])
-
-
-def decode_json(body: bytes) -> Any:
-    """Parse the upstream body, translating a JSON error into bad response."""
-    try:
-        return orjson.loads(body)
-    except orjson.JSONDecodeError:
-        raise UpstreamBadResponse("The upstream answer is not valid JSON.") from None
-
-
-def successful_result_data(document: Any) -> Any:
-    """Check ``result`` is 0 or "0" and return ``resultData``."""
-    if not isinstance(document, dict) or "result" not in document:
-        raise UpstreamBadResponse("The upstream answer has no 'result'.")
-    result = document["result"]
-    if isinstance(result, bool) or not isinstance(result, (int, str)):
-        raise UpstreamBadResponse("The upstream 'result' is neither a number nor a string.")
-    if str(result).strip() != "0":
-        raise UpstreamRejected(str(result)[:MAX_MESSAGE], _message_of(document))
-    if "resultData" not in document:
-        raise UpstreamBadResponse("The upstream answer has no 'resultData'.")
-    return document["resultData"]
-
-
-def _message_of(document: dict[str, Any]) -> str | None:
-    for key in MESSAGE_KEYS:
-        value = document.get(key)
-        if isinstance(value, str) and value.strip():
-            return value.strip()[:MAX_MESSAGE]
-    return None
 
 
 def fold_shape(result_data: Any) -> tuple[list[Any], str | None]:
@@ -219,11 +175,3 @@ def _excerpt(value: Any, limit: int = 2000) -> str:
     text = orjson.dumps(value).decode()
     return text if len(text) <= limit else text[:limit] + "..."
 
-
-def token_grant(body: bytes):
-    """Read a login/refresh answer into its ``resultData`` fields (dict)."""
-    result_data = successful_result_data(decode_json(body))
-    try:
-        return TOKEN_GRANT_SCHEMA.load(result_data if isinstance(result_data, dict) else {})
-    except ValidationError as error:
-        raise UpstreamBadResponse(f"The token answer is incomplete: {', '.join(sorted(error.messages))}.") from None

@@ -15,9 +15,17 @@ import sys
 import threading
 from typing import Any, Callable, Mapping, Sequence
 
-from .config import EXPIRY_FORMATS, SHAPES, SPELLINGS, SimulatorConfig
+from .config import BUSINESS_TOKENS, EXPIRY_FORMATS, SHAPES, SPELLINGS, SimulatorConfig
 from .faults import parse_targeted
 from .server import Simulator
+
+def _ints(text: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in text.replace(",", " ").split())
+
+
+def _words(text: str) -> tuple[str, ...]:
+    return tuple(text.replace(",", " ").split())
+
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
@@ -35,12 +43,15 @@ _OPTIONS: tuple[tuple[str, str, Callable[[str], Any], str], ...] = (
     ("--seed", "seed", int, "seed of the generated records"),
     ("--auth-header", "auth_header", str, "auth header name (Authorization or Authentication)"),
     ("--max-batch-count", "max_batch_count", int, "largest batchCount accepted"),
+    ("--tasks", "tasks", _ints, "task ids business/tasks answers, comma-separated"),
+    ("--holidays", "holidays", _words, "holidayIds that are holidays, comma-separated (others are not)"),
 )
 
 _CHOICES = (
     ("--shape", "shape", SHAPES, "one-record answers: alternate, always a list, or the record itself"),
     ("--spelling", "spelling", SPELLINGS, "seviceId/uiqueId (doc), serviceId/uniqueId (fixed), or varied"),
     ("--expiry-format", "expiry_format", EXPIRY_FORMATS, "token expirations as numbers, strings, or alternating"),
+    ("--business-token", "business_token", BUSINESS_TOKENS, "which token business calls must carry"),
 )
 
 
@@ -70,11 +81,13 @@ def build_parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
     """Build the argument parser, with defaults taken from ``SIM_*`` variables."""
     base = SimulatorConfig(port=8081)
     parser = argparse.ArgumentParser(
-        prog="python -m simulator", description="Fake AICC iSales upstream (login, refresh, callnos).",
+        prog="python -m simulator",
+        description="Fake AICC iSales upstream (login, refresh, callnos, tasks, isholiday, write-backs, discovery).",
         epilog="Every flag can also be set by a variable: --token-ttl 60 is SIM_TOKEN_TTL=60; "
         "SIM_FAULT and SIM_STATIC_TOKEN take comma-separated lists. Fault kinds: ok, latency:MS, "
         "status:CODE, result:CODE, broken_json, wrong_shape[:0-2], huge:BYTES, drop, reset, "
-        "timeout:SECONDS, drip:BYTES_PER_SECOND.",
+        "timeout:SECONDS, drip:BYTES_PER_SECOND. Endpoints: login, refresh, callnos, tasks, isholiday, "
+        "result, midresult, discovery.",
     )
     for flag, field, cast, text in _OPTIONS:
         default = _from_env(env, field, cast, getattr(base, field))

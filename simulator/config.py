@@ -12,7 +12,8 @@ from dataclasses import dataclass
 SHAPES = ("mixed", "list", "single")
 SPELLINGS = ("mixed", "doc", "fixed")
 EXPIRY_FORMATS = ("mixed", "number", "string")
-ENDPOINTS = ("login", "refresh", "callnos")
+ENDPOINTS = ("login", "refresh", "callnos", "tasks", "isholiday", "result", "midresult", "discovery")
+BUSINESS_TOKENS = ("token", "refresh_token")
 
 
 @dataclass(frozen=True)
@@ -38,11 +39,16 @@ class SimulatorConfig:
     max_batch_count: int = 10_000
     max_body_bytes: int = 1 << 20
     access_log: bool = False
+    tasks: tuple[int, ...] = (1001, 1002, 4242)  # what business/tasks answers
+    holidays: tuple[str, ...] = ("7",)  # holidayIds that are holidays; any other id is not
+    business_token: str = "token"  # "refresh_token": business calls accept only refresh tokens
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "prefix", normalise_prefix(self.prefix))
         object.__setattr__(self, "static_tokens", tuple(self.static_tokens))
         object.__setattr__(self, "faults", tuple(self.faults))
+        object.__setattr__(self, "tasks", tuple(self.tasks))
+        object.__setattr__(self, "holidays", tuple(str(h) for h in self.holidays))
         self._check_choices()
         self._check_numbers()
 
@@ -50,6 +56,7 @@ class SimulatorConfig:
         _choice("shape", self.shape, SHAPES)
         _choice("spelling", self.spelling, SPELLINGS)
         _choice("expiry_format", self.expiry_format, EXPIRY_FORMATS)
+        _choice("business_token", self.business_token, BUSINESS_TOKENS)
         if not self.auth_header or any(c in self.auth_header for c in " :\r\n"):
             raise ValueError(f"auth_header: not a header name: {self.auth_header!r}")
 
@@ -59,6 +66,8 @@ class SimulatorConfig:
         for name in ("token_ttl", "refresh_ttl"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name}: must be > 0")
+        if any(isinstance(t, bool) or not isinstance(t, int) or t < 0 for t in self.tasks):
+            raise ValueError("tasks: must be integers >= 0")
         for name in ("records_per_task", "max_batch_count", "max_body_bytes"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name}: must be >= 1")

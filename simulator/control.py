@@ -57,7 +57,7 @@ def handle(state: SimState, method: str, path: str, body: bytes) -> Answer:
     if path == "/_sim/stats":
         if method != "GET":
             return answers.error(405, "use GET")
-        return Answer(200, answers.dumps(state.stats.snapshot()))
+        return Answer(200, answers.dumps(state.snapshot()))
     action = _ACTIONS.get(path)
     if action is None:
         return answers.error(404, f"no control route {path}")

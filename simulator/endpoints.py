@@ -1,4 +1,4 @@
-"""The three upstream interfaces: login, refresh and callnos, behaving normally.
+"""The auth interfaces and callnos, behaving normally (the rest: ``workflow``, ``writes``).
 
 Why: this is the contract of the real upstream as UPSTREAM.md describes it
 (JSON bodies, Bearer tokens, integer parameters, records taken once), kept
@@ -77,7 +77,7 @@ def refresh(state: SimState, body: bytes, headers: Message) -> Answer:
 
 def callnos(state: SimState, body: bytes, headers: Message) -> Answer:
     """Check the token and the four integers; hand out the next records of the task."""
-    refused = _check_access(state, headers)
+    refused = check_access(state, headers)
     if refused is not None:
         state.stats.bump("callnos_unauthorized")
         return refused
@@ -93,13 +93,17 @@ def callnos(state: SimState, body: bytes, headers: Message) -> Answer:
     return state.answers.callnos(records)
 
 
-def _check_access(state: SimState, headers: Message) -> Answer | None:
+def check_access(state: SimState, headers: Message) -> Answer | None:
+    """Refuse a business call without a valid token of the configured kind (None: allowed)."""
     token = bearer(headers, state.config.auth_header)
     if isinstance(token, Answer):
         return token
     if token is None:
         return answers.error(401, f"missing {state.config.auth_header} header")
-    if not state.tokens.access_ok(token):
+    if state.config.business_token == "refresh_token":
+        if not state.tokens.refresh_ok(token):
+            return answers.error(401, "business calls take the refresh token; this one is not valid", result="0200003")
+    elif not state.tokens.access_ok(token):
         return answers.error(401, "token expired or unknown", result="0200003")
     return None
 

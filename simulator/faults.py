@@ -7,7 +7,8 @@ for a whole run, from pytest or over HTTP. This module only parses specs and
 decides which fault a request gets; ``delivery`` and ``handler`` act on them.
 
 Spec grammar: ``kind`` or ``kind:value``; targeted form ``endpoint=spec``
-(endpoint ``login``, ``refresh`` or ``callnos``; ``callnos`` when omitted).
+(``login``, ``refresh``, ``callnos``, ``tasks``, ``isholiday``, ``result``,
+``midresult`` or ``discovery``; ``callnos`` when omitted).
 Which fault a request gets: its ``X-Sim-Fault`` header (or an ``X-Request-ID``
 starting with ``sim-fault-``) if that targets its endpoint, else the next
 pushed fault of the endpoint, else the endpoint's run fault, else ``ok``.
@@ -38,8 +39,8 @@ class Fault:
 
     def takes_records_first(self, endpoint: str) -> bool:
         """Tell whether the normal work (taking records) runs before this fault's answer."""
-        if self.kind == "status":  # a 5xx may come after the batch was taken
-            return endpoint == "callnos" and int(self.value or 0) >= 500
+        if self.kind == "status":  # a 5xx may come after the batch was taken or the result written
+            return endpoint in WORKING_ENDPOINTS and int(self.value or 0) >= 500
         return self.kind in DELIVERY_KINDS
 
 
@@ -76,6 +77,7 @@ _KINDS: dict[str, tuple[Callable[[str], float | int | str] | None, float | int |
 # kinds that answer normally, but late, slowly or not at all
 DELIVERY_KINDS = frozenset({"ok", "latency", "drop", "reset", "timeout", "drip"})
 OK = Fault("ok", "ok")
+WORKING_ENDPOINTS = frozenset({"callnos", "result", "midresult"})  # their work changes the upstream
 
 
 def parse_fault(spec: str) -> Fault:

@@ -15,7 +15,7 @@ from http.server import BaseHTTPRequestHandler
 from typing import Callable
 from urllib.parse import urlsplit
 
-from . import answers, control, endpoints
+from . import answers, control, endpoints, workflow, writes
 from .answers import Answer
 from .delivery import deliver
 from .faults import DELIVERY_KINDS, OK, Fault, header_fault
@@ -25,12 +25,22 @@ UPSTREAM_ROUTES = {
     "/rest/isales/v1/openapi/obs/auth/login": "login",
     "/rest/isales/v1/openapi/obs/auth/refresh": "refresh",
     "/rest/isales/v1/openapi/obs/business/callnos": "callnos",
+    "/rest/isales/v1/openapi/obs/business/tasks": "tasks",
+    "/rest/isales/v1/openapi/obs/business/isholiday": "isholiday",
+    "/rest/isales/v1/openapi/obs/business/call/result": "result",
+    "/rest/isales/v1/openapi/obs/business/push/midresult": "midresult",
+    "/rest/isales/v1/openapi/obs/business/interface": "discovery",
 }
 Work = Callable[[SimState, bytes, object], Answer]
 _WORK: dict[str, Work] = {
     "login": endpoints.login,
     "refresh": endpoints.refresh,
     "callnos": endpoints.callnos,
+    "tasks": workflow.tasks,
+    "isholiday": workflow.isholiday,
+    "result": writes.result,
+    "midresult": writes.midresult,
+    "discovery": workflow.discovery,
 }
 
 

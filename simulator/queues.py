@@ -35,6 +35,11 @@ class TaskQueues:
         with self._lock:
             return self._size + 1 - self._next.get(key, 1)
 
+    def taken(self, key: TaskKey) -> int:
+        """Return how many records of a task have been handed out."""
+        with self._lock:
+            return self._next.get(key, 1) - 1
+
     def clear(self) -> None:
         """Refill every task: forget every cursor."""
         with self._lock:

@@ -87,7 +87,7 @@ class Simulator:
 
     def stats(self) -> dict[str, Any]:
         """Return a snapshot of every counter."""
-        return self.state.stats.snapshot()
+        return self.state.snapshot()
 
     def push_faults(self, endpoint: str, specs: list[str] | tuple[str, ...]) -> None:
         """Queue faults for the next requests of ``endpoint``, consumed in order."""

@@ -6,7 +6,9 @@ facade all need the same objects, and none of them should build the others.
 
 from __future__ import annotations
 
+import itertools
 import threading
+from typing import Any
 
 from .answers import AnswerMaker
 from .config import SimulatorConfig
@@ -14,6 +16,7 @@ from .faults import FaultBook, parse_targeted
 from .queues import TaskQueues
 from .stats import Stats
 from .tokens import TokenStore
+from .write_book import WriteBook
 
 
 class SimState:
@@ -25,6 +28,8 @@ class SimState:
         self.queues = TaskQueues(config.records_per_task)
         self.faults = FaultBook()
         self.stats = Stats(config.auth_header)
+        self.writes = WriteBook()
+        self.turns = itertools.count()  # alternation of the mixed answer modes
         self.answers = AnswerMaker(config)
         self.precomputed: dict[tuple[int, int], bytes] = {}
         self.stopping = threading.Event()  # wakes sleeping faults at shutdown
@@ -46,5 +51,13 @@ class SimState:
         self.queues.clear()
         self.faults.clear()
         self.stats.reset()
+        self.writes.reset()
+        self.turns = itertools.count()
         self.answers.reset()
         self.apply_configured_faults()
+
+    def snapshot(self) -> dict[str, Any]:
+        """Every counter, plus the write-backs and ``per_task``: records taken, final results, waiting."""
+        counters = self.stats.snapshot()
+        counters.update(self.writes.snapshot(counters["by_task"]))
+        return counters

@@ -17,6 +17,7 @@ from .records import TaskKey
 _COUNTERS = (
     "login", "refresh", "callnos", "callnos_ok", "callnos_unauthorized",
     "records_out", "records_taken", "internal_errors",
+    "tasks", "isholiday", "result", "midresult", "discovery", "business_unauthorized",
 )
 _AUTH_NAMES = ("authorization", "authentication")
 
@@ -35,7 +36,7 @@ class Stats:
         with self._lock:
             self._data = dict.fromkeys(_COUNTERS, 0)
             self._data.update(
-                by_task={}, last_headers={}, last_login_headers={},
+                by_task={}, last_headers={}, last_login_headers={}, last_headers_by_endpoint={},
                 login_auth_headers={}, faults_applied={},
             )
 
@@ -47,6 +48,7 @@ class Stats:
             if fault is not None:
                 applied = self._data["faults_applied"]
                 applied[fault] = applied.get(fault, 0) + 1
+            self._data["last_headers_by_endpoint"][endpoint] = lowered
             if endpoint == "callnos":
                 self._data["last_headers"] = lowered
             elif endpoint == "login":
@@ -72,7 +74,7 @@ class Stats:
             self._data["callnos_ok"] += sign * int(success)
 
     def bump(self, counter: str) -> None:
-        """Add one to a plain counter (``callnos_unauthorized``, ``internal_errors``)."""
+        """Add one to a plain counter (``callnos_unauthorized``, ``business_unauthorized``, ``internal_errors``)."""
         with self._lock:
             self._data[counter] += 1
 

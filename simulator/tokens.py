@@ -64,6 +64,10 @@ class TokenStore:
         """Tell whether an access token is known and not expired."""
         return token in self._static or self._access.get(token, 0.0) > self._clock()
 
+    def refresh_ok(self, refresh_token: str) -> bool:
+        """Tell whether a refresh token is known and not expired (business calls in refresh-token mode)."""
+        return refresh_token in self._static or self._refresh.get(refresh_token, 0.0) > self._clock()
+
     def refresh(self, refresh_token: str) -> TokenPair | None:
         """Trade a valid refresh token for a new pair; None when it is refused."""
         if self._refresh.get(refresh_token, 0.0) <= self._clock():

@@ -67,6 +67,13 @@ def test_secrets_never_show_in_repr_or_describe(env):
     ({"CALLNOS_TOTAL_TIMEOUT": "1"}, "CALLNOS_TOTAL_TIMEOUT"),
     ({"CALLNOS_ENV_FILE": "/no/such.env"}, "CALLNOS_ENV_FILE"),
     ({"CALLNOS_LOG_LEVEL": "LOUD"}, "CALLNOS_LOG_LEVEL"),
+    ({"CALLNOS_TIME_ZONE": "Mars/Olympus_Mons"}, "CALLNOS_TIME_ZONE"),
+    ({"CALLNOS_TIME_ZONE": "../../etc/passwd"}, "CALLNOS_TIME_ZONE"),
+    ({"CALLNOS_TIME_FORMAT": "YYYY-MM-DD"}, "CALLNOS_TIME_FORMAT"),
+    ({"CALLNOS_BUSINESS_TOKEN": "both"}, "CALLNOS_BUSINESS_TOKEN"),
+    ({"CALLNOS_PATH_TASKS": "business/tasks"}, "CALLNOS_PATH_TASKS"),
+    ({"CALLNOS_PATH_RESULT": "/call/result?x=1"}, "CALLNOS_PATH_RESULT"),
+    ({"CALLNOS_PATH_DISCOVERY": "/a b"}, "CALLNOS_PATH_DISCOVERY"),
 ])
 def test_a_bad_or_missing_setting_is_named_in_one_line(env, values, named):
     env(**values)
@@ -119,6 +126,29 @@ def test_wsgi_with_a_bad_setting_prints_one_line_and_no_traceback(tmp_path):
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "CALLNOS_UPSTREAM_URL" in lines[0]
     assert "Traceback" not in result.stderr
+
+
+def test_the_outbound_settings_are_read_with_documented_defaults(env):
+    env()
+    s = load_settings()
+    assert (s.business_token, s.time_format, s.time_zone) == ("token", "%Y-%m-%d %H:%M:%S", "UTC")
+    assert s.paths["holiday"] == "/rest/isales/v1/openapi/obs/business/isholiday"
+    env(CALLNOS_BUSINESS_TOKEN="refresh_token", CALLNOS_TIME_ZONE="Asia/Shanghai", CALLNOS_TIME_FORMAT="%Y%m%d%H%M%S",
+        CALLNOS_PATH_TASKS="/iSales/getTask", CALLNOS_PATH_LOGIN="/iSales/login")
+    s = load_settings()
+    assert (s.business_token, s.zone.key, s.time_format) == ("refresh_token", "Asia/Shanghai", "%Y%m%d%H%M%S")
+    assert (s.paths["tasks"], s.paths["login"], s.paths["callnos"]) == (
+        "/iSales/getTask", "/iSales/login", "/rest/isales/v1/openapi/obs/business/callnos")
+
+
+def test_a_bad_time_zone_stops_the_start_naming_it(tmp_path):
+    env = {"PATH": "/usr/bin:/bin", "CALLNOS_UPSTREAM_URL": "http://127.0.0.1:9", "CALLNOS_ALLOW_ANONYMOUS": "true",
+           "CALLNOS_AUTH_MODE": "static", "CALLNOS_TOKEN": "t", "CALLNOS_TIME_ZONE": "Europe/Atlantis"}
+    result = subprocess.run([sys.executable, "-c", "import wsgi"], cwd=ROOT, env=env,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode != 0
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "CALLNOS_TIME_ZONE" in lines[0] and "Europe/Atlantis" in lines[0]
 
 
 def test_log_level_is_case_insensitive(env):

@@ -32,7 +32,8 @@ def test_every_route_and_method_is_documented(app_client, document):
     for rule in app_client.application.url_map.iter_rules():
         if rule.rule in NOT_API:
             continue
-        documented = {method.upper() for method in document["paths"].get(rule.rule, {})}
+        path = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule)  # Flask's <holiday_id> is OpenAPI's {holiday_id}
+        documented = {method.upper() for method in document["paths"].get(path, {}) if method != "parameters"}
         assert documented == set(rule.methods) - IMPLICIT, rule.rule
 
 
@@ -68,3 +69,27 @@ def test_docs_load_their_assets_from_the_gateway(app_client):
 def test_docs_assets_stay_inside_their_directory(app_client):
     assert app_client.get("/docs/assets/..%2F..%2F..%2Fapp.py").status_code == 404
     assert app_client.get("/docs/assets/nothing.js").status_code == 404
+
+
+@pytest.mark.parametrize("path, method", [
+    ("/v1/tasks", "get"), ("/v1/holidays/{holiday_id}", "get"),
+    ("/v1/call-results", "post"), ("/v1/call-results/intermediate", "post"),
+])
+def test_the_outbound_routes_are_documented_with_examples_and_problems(document, path, method):
+    operation = document["paths"][path][method]
+    assert operation["security"] == [{"ApiKey": []}]
+    assert operation["responses"]["200"]["content"]["application/json"]["example"]
+    for status in ("400", "401", "502", "504"):
+        assert list(operation["responses"][status]["content"]) == ["application/problem+json"]
+    if method == "post":
+        assert operation["requestBody"]["content"]["application/json"]["example"]["task_id"] == "1001"
+        assert "Idempotency-Key" in [p["name"] for p in operation["parameters"]]
+        assert "may have been written" in operation["responses"]["504"]["description"]
+    else:
+        assert {"call_center_id", "vcc_id"} <= {p["name"] for p in operation["parameters"]}
+
+
+def test_the_result_request_schema_refuses_unknown_fields(document):
+    schema = document["components"]["schemas"]["ResultRequest"]
+    assert set(schema["required"]) == {"task_id", "customer_id"} and schema["additionalProperties"] is False
+    assert schema["properties"]["call_ended_at"]["format"] == "date-time"

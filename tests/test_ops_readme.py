@@ -11,6 +11,7 @@ import pytest
 import requests
 
 from adapter.config import Settings
+from adapter.obs import INTERFACES
 from conftest import API_KEY, SIM_PASSWORD, SIM_USER
 from servers import gunicorn_process, json_lines, run_gunicorn
 
@@ -66,9 +67,22 @@ def test_an_example_not_filled_in_stops_the_start_naming_what_is_missing(example
 @pytest.mark.parametrize("example", EXAMPLES)
 def test_every_setting_is_documented_in_the_examples(example):
     text = (ROOT / example).read_text()
-    names = [f"CALLNOS_{field.name.upper()}" for field in dataclasses.fields(Settings)]
-    names += ["CALLNOS_TOKEN_FILE", "CALLNOS_PASSWORD_FILE", "GUNICORN_BIND", "GUNICORN_WORKERS"]
+    names = setting_names() + ["GUNICORN_BIND", "GUNICORN_WORKERS"]
     assert [name for name in names if name not in text] == []
+
+
+def setting_names() -> list[str]:
+    """Every CALLNOS_* setting: one per Settings field, the paths one per interface, and the *_FILE secrets."""
+    names = [f"CALLNOS_{field.name.upper()}" for field in dataclasses.fields(Settings) if field.name != "paths"]
+    return names + [interface.setting for interface in INTERFACES] + ["CALLNOS_TOKEN_FILE", "CALLNOS_PASSWORD_FILE"]
+
+
+def test_every_setting_is_in_the_readme_settings_table():
+    readme = (ROOT / "README.md").read_text()
+    table = readme.split("## Settings", 1)[1].split("\n## ", 1)[0]
+    missing = [name for name in setting_names()
+               if f"`{name}`" not in table and f"`{name.removesuffix('_FILE')}` (`_FILE`)" not in table]
+    assert missing == []
 
 
 def test_gunicorn_settings_may_sit_in_the_env_file(tmp_path):

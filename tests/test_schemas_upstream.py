@@ -6,7 +6,7 @@ import orjson
 import pytest
 
 from adapter.errors import UpstreamBadResponse, UpstreamRejected
-from schemas.upstream import normalise_answer, normalise_record, token_grant
+from schemas.upstream import normalise_answer, normalise_record
 
 IE = "RedInfo:RedInd=1;callerno:callernumber=12345;sipdatahead:x-vdf:vender name#$#$"
 
@@ -121,8 +121,3 @@ def test_bodies_that_are_not_json_or_not_the_shape_are_bad_responses(body):
     with pytest.raises(UpstreamBadResponse):
         normalise_answer(body)
 
-
-def test_token_grant_reads_expirations_as_numbers_or_strings():
-    grant = token_grant(answer({"token": "t", "tokenExpirationTime": "300", "refreshToken": "r",
-                                "refreshExpirationTime": 3600}))
-    assert (grant["expires_in"], grant["refresh_expires_in"]) == (300.0, 3600.0)

@@ -10,7 +10,9 @@ from adapter.callnos import UpstreamApi
 from adapter.config import Settings
 from adapter.dead_letter import DeadLetters
 from adapter.idempotency import IdempotencyStore, open_store
+from schemas.center import CenterQuerySchema
 from schemas.request import CallDataRequestSchema
+from schemas.results import ResultRequestSchema
 from web import metrics
 from web.inbound import KeyRing
 
@@ -19,12 +21,14 @@ EXTENSION = "callnos"
 
 @dataclass
 class Gateway:
-    """Settings, the upstream API, inbound keys, the request schema and the stores of one app."""
+    """Settings, the upstream API, inbound keys, the request schemas and the stores of one app."""
 
     settings: Settings
     upstream: UpstreamApi
     keys: KeyRing
     request_schema: CallDataRequestSchema
+    center_schema: CenterQuerySchema
+    result_schema: ResultRequestSchema
     idempotency: IdempotencyStore  # opens its file or connection on first use, after fork
     dead_letters: DeadLetters
 
@@ -37,6 +41,11 @@ class Gateway:
             keys=KeyRing(settings.api_keys, settings.clients),
             request_schema=CallDataRequestSchema(
                 max_batch=settings.max_batch, sub_cc_no=settings.sub_cc_no, vdn_id=settings.vdn_id
+            ),
+            center_schema=CenterQuerySchema(sub_cc_no=settings.sub_cc_no, vdn_id=settings.vdn_id),
+            result_schema=ResultRequestSchema(
+                sub_cc_no=settings.sub_cc_no, vdn_id=settings.vdn_id,
+                time_format=settings.time_format, zone=settings.zone,
             ),
             idempotency=open_store(settings.idempotency_url),
             dead_letters=DeadLetters(settings.dead_letter_dir),

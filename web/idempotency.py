@@ -44,6 +44,19 @@ LEASE_EXCHANGES, LEASE_MARGIN = 3, 15.0
 CRASH_AFTER_STORE = "CALLNOS_TEST_CRASH_AFTER_STORE"
 
 
+IDEMPOTENCY_KEY_PARAMETER = {
+    "in": "header",
+    "name": HEADER,
+    "required": False,
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[\\x20-\\x7E]+$"},
+    "description": (
+        "Optional. A retry with the same key and body gets the stored 200 answer, byte for byte, "
+        "without calling the upstream again; keys are scoped to the X-API-Key (and, on the write-backs, "
+        "to the route) and kept CALLNOS_IDEMPOTENCY_TTL seconds."
+    ),
+}
+
+
 def idempotency_key_from(headers: Headers) -> str | None:
     """Return the request's Idempotency-Key, None without one, or raise a 400 naming it."""
     value = headers.get(HEADER)
@@ -71,10 +84,16 @@ def lease_for(settings: Settings) -> float:
     return LEASE_EXCHANGES * settings.total_timeout + LEASE_MARGIN
 
 
-def answer_once(key: str, request_fields: Mapping[str, Any], produce: Callable[[], Response]) -> Response:
-    """Answer a keyed request: replay, refuse, or ``produce`` the answer and store it."""
+def answer_once(
+    key: str, request_fields: Mapping[str, Any], produce: Callable[[], Response], scope: str = ""
+) -> Response:
+    """Answer a keyed request: replay, refuse, or ``produce`` the answer and store it.
+
+    ``scope`` separates routes whose keys must never meet (the two write-backs:
+    the same key and body on both are two writes, not a replay).
+    """
     gateway = current_gateway()
-    store, store_key = gateway.idempotency, scoped_key(g.client_id, key)
+    store, store_key = gateway.idempotency, scoped_key(g.client_id, key, scope)
     match store.claim(store_key, fingerprint(request_fields), lease_for(gateway.settings)):
         case Replay(answer):
             return replay(answer)
@@ -89,10 +108,11 @@ def answer_once(key: str, request_fields: Mapping[str, Any], produce: Callable[[
 
 
 def replay(answer: StoredAnswer) -> Response:
-    """The stored answer again: same body bytes, same batch id, marked as replayed."""
-    g.batch_id, g.idempotent_replay = answer.batch_id, True
+    """The stored answer again: same body bytes, same batch id (if any), marked as replayed."""
+    g.batch_id, g.idempotent_replay = answer.batch_id or None, True
     response = Response(answer.body, 200, mimetype="application/json")
-    response.headers["X-Batch-ID"] = answer.batch_id
+    if answer.batch_id:
+        response.headers["X-Batch-ID"] = answer.batch_id
     response.headers[REPLAYED_HEADER] = "true"
     return response
 
@@ -113,7 +133,7 @@ def _keep(store: IdempotencyStore, key: str, token: str, response: Response, ttl
     """Store a 200 answer before it is sent; if that fails, send it anyway (the records are taken)."""
     if response.status_code != 200:
         return
-    answer = StoredAnswer(batch_id=response.headers["X-Batch-ID"], body=response.get_data())
+    answer = StoredAnswer(batch_id=response.headers.get("X-Batch-ID", ""), body=response.get_data())
     try:
         kept = store.complete(key, token, answer, ttl)
     except StoreUnavailable as error:

@@ -30,14 +30,20 @@ PREFIX = "callnos_gateway_"
 SECONDS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 TOKEN_EVENTS = ("login", "refresh")
-UPSTREAM_CODES = sorted({UpstreamError.code, *(kind.code for kind in UpstreamError.__subclasses__())})
+
+
+def _codes(kind: type[UpstreamError]) -> set[str]:
+    return {kind.code}.union(*(_codes(sub) for sub in kind.__subclasses__()))
+
+
+UPSTREAM_CODES = sorted(_codes(UpstreamError))
 
 REQUESTS = Counter(PREFIX + "requests", "Requests answered, by URL rule, method, status and client.",
                    ["route", "method", "status", "client"])
 NO_CLIENT = "none"
 REQUEST_SECONDS = Histogram(PREFIX + "request_duration_seconds", "Time to answer a request.",
                             ["route"], buckets=SECONDS)
-UPSTREAM_SECONDS = Histogram(PREFIX + "upstream_duration_seconds", "Time of a callnos exchange, failed ones included.",
+UPSTREAM_SECONDS = Histogram(PREFIX + "upstream_duration_seconds", "Time of an upstream exchange (any interface), failed ones included.",
                              buckets=SECONDS)
 RECORDS = Counter(PREFIX + "records", "Records handed out to clients.")
 TOKENS = Counter(PREFIX + "token_events", "Upstream logins and token refreshes.", ["event"])

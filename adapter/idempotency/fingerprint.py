@@ -21,12 +21,14 @@ def fingerprint(fields: Mapping[str, Any]) -> str:
     return hashlib.sha256(canonical.encode("ascii")).hexdigest()
 
 
-def scoped_key(client_id: str, key: str) -> str:
-    """Return the store key: the client's key id, then its Idempotency-Key.
+def scoped_key(client_id: str, key: str, scope: str = "") -> str:
+    """Return the store key: the client's key id (and the route's scope, if any), then its Idempotency-Key.
 
-    Client ids are hex digests or ``anonymous`` (no ``:``), so no choice of
-    Idempotency-Key can reach into another client's scope.
+    Client ids are hex digests or ``anonymous`` and scopes are route names
+    (neither has a ``:``), so everything before the first ``:`` is the scope
+    of the key: no choice of Idempotency-Key can reach into another client's
+    or another route's keys. Call-data keys have no route scope, as before.
     """
-    if ":" in client_id:
-        raise ValueError("a client id must not contain ':'")
-    return f"{client_id}:{key}"
+    if ":" in client_id or ":" in scope:
+        raise ValueError("a client id or a scope must not contain ':'")
+    return f"{client_id}/{scope}:{key}" if scope else f"{client_id}:{key}"
