@@ -38,6 +38,7 @@ class SimulatorConfig:
     max_batch_count: int = 10_000
     max_body_bytes: int = 1 << 20
     access_log: bool = False
+    invalidating_login: bool = False  # each login invalidates every earlier token of the user
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "prefix", normalise_prefix(self.prefix))
