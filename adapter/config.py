@@ -18,6 +18,7 @@ from environs import Env, EnvError, validate
 
 from adapter.errors import ConfigError
 from adapter.idempotency import store_url_problem
+from adapter.token_store import token_store_problem
 
 PREFIX = "CALLNOS_"
 AUTH_MODES = ("static", "login")
@@ -53,6 +54,8 @@ class Settings:
     idempotency_url: str | None = None
     dead_letter_dir: str | None = "var/dead-letter"
     idempotency_ttl: int = 86400
+    token_store: str | None = None  # None: the default SQLite file (adapter.token_store.DEFAULT_URL)
+    ready_timeout: float = 2.0
 
     def __post_init__(self) -> None:
         if self.total_timeout is None:
@@ -69,7 +72,7 @@ class Settings:
         hidden = {"token", "password", "api_keys"}
         safe = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in hidden}
         safe["api_keys"] = len(self.api_keys)
-        for name in ("upstream_url", "idempotency_url"):
+        for name in ("upstream_url", "idempotency_url", "token_store"):
             safe[name] = without_password(safe[name])
         return safe
 
@@ -101,6 +104,8 @@ def check_consistency(settings: Settings) -> None:
         problems["TOTAL_TIMEOUT"] = "must not be below CALLNOS_READ_TIMEOUT"
     if settings.idempotency_url and (store_problem := store_url_problem(settings.idempotency_url)):
         problems["IDEMPOTENCY_URL"] = store_problem
+    if settings.token_store and (token_problem := token_store_problem(settings.token_store)):
+        problems["TOKEN_STORE"] = token_problem
     if problems:
         raise ConfigError({PREFIX + name: [text] for name, text in problems.items()})
 
@@ -158,6 +163,8 @@ def _read_values(env: Env) -> dict[str, Any]:
         "idempotency_url": env.str("IDEMPOTENCY_URL", None),
         "dead_letter_dir": env.str("DEAD_LETTER_DIR", "var/dead-letter") or None,
         "idempotency_ttl": env.int("IDEMPOTENCY_TTL", 86400, validate=validate.Range(min=1)),
+        "token_store": env.str("TOKEN_STORE", None) or None,
+        "ready_timeout": env.float("READY_TIMEOUT", 2.0, validate=positive),
     }
 
 

@@ -51,7 +51,8 @@ CASES = [
 
 def settings_for(url: str, **overrides) -> Settings:
     values = dict(upstream_url=url, auth_mode="login", username=USER, password=PASSWORD, api_keys=(KEY,),
-                  sub_cc_no=1, vdn_id=1, connect_timeout=0.5, read_timeout=2.0, retry_backoff=0.05)
+                  sub_cc_no=1, vdn_id=1, connect_timeout=0.5, read_timeout=2.0, retry_backoff=0.05,
+                  token_store="memory")
     return Settings(**{**values, **overrides})
 
 
