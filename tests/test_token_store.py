@@ -185,6 +185,16 @@ def test_readiness_answers_within_its_bound_while_the_login_hangs(sim):
     assert sim.stats()["login"] == 1  # one login for all the probes
 
 
+def test_readiness_answers_from_the_stored_token_without_a_login(sim, shared_store_url):
+    first, second = sources(sim, shared_store_url, 2)
+    first.current()
+    sim.set_run_fault("login", "timeout:5")  # any login now would hang
+    started = time.monotonic()
+    second.ready(0.2)
+    assert time.monotonic() - started < 0.2
+    assert sim.stats()["login"] == 1
+
+
 def _ready(source: LoginTokens) -> bool:
     try:
         source.ready(0.1)
