@@ -25,7 +25,7 @@ from typing import Callable, Protocol
 import requests
 from requests.auth import AuthBase
 
-from adapter.errors import UpstreamAuthFailed, UpstreamError, UpstreamTimeout
+from adapter.errors import TokenWaitTimeout, UpstreamAuthFailed, UpstreamError
 from adapter.readiness import ReadinessProbe
 from adapter.token_store import MemoryStore, StoredToken, TokenStore, TokenStoreUnavailable
 
@@ -201,7 +201,7 @@ class LoginTokens:
             if stored is not None and self._clock() < stored.expires_at and not _refused(stored, copy):
                 return self._shared(stored, min(stored.expires_at, self._clock() + RECHECK))  # while another renews
             if time.monotonic() >= deadline:
-                raise UpstreamTimeout(f"No upstream token within {self._wait_bound:g} s: another process is renewing it.")
+                raise TokenWaitTimeout(f"No upstream token within {self._wait_bound:g} s: another process renews it.")
             time.sleep(POLL)
 
     def _renew_for_everyone(self, copy: _Copy | None) -> _Copy:

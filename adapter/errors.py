@@ -140,6 +140,13 @@ class UpstreamTimeout(UpstreamError):
         super().__init__(f"{detail or 'The upstream did not answer in time.'} {BATCH_MAY_BE_TAKEN}")
 
 
+class TokenWaitTimeout(UpstreamTimeout):
+    """No upstream token within the wait bound: no callnos request was sent, so nothing was taken."""
+
+    def __init__(self, detail: str | None = None) -> None:
+        UpstreamError.__init__(self, detail or "No upstream token in time; no records were requested.")
+
+
 class UpstreamConnectionLost(UpstreamError):
     code = "upstream_connection_lost"
     title = "Upstream connection lost"

@@ -12,7 +12,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Callable
 
-from adapter.errors import UpstreamError, UpstreamTimeout
+from adapter.errors import TokenWaitTimeout, UpstreamError
 
 
 class ReadinessProbe:
@@ -24,14 +24,14 @@ class ReadinessProbe:
         self._attempt: _Attempt | None = None
 
     def wait(self, timeout: float) -> None:
-        """Start a fetch unless one runs; raise its error, or ``UpstreamTimeout`` after ``timeout`` s."""
+        """Start a fetch unless one runs; raise its error, or ``TokenWaitTimeout`` after ``timeout`` s."""
         with self._guard:
             attempt = self._attempt
             if attempt is None or attempt.done.is_set():
                 attempt = self._attempt = _Attempt()
                 threading.Thread(target=self._run, args=(attempt,), name="token-readiness", daemon=True).start()
         if not attempt.done.wait(timeout):
-            raise UpstreamTimeout(f"No upstream token within {timeout:g} s (CALLNOS_READY_TIMEOUT); still trying.")
+            raise TokenWaitTimeout(f"No upstream token within {timeout:g} s (CALLNOS_READY_TIMEOUT); still trying.")
         if attempt.error is not None:
             raise attempt.error.with_traceback(None)
 

@@ -152,9 +152,10 @@ def test_a_waiter_gives_up_after_its_bound_while_another_holds_the_lock(sim, tmp
     (waiter,) = sources(sim, url, 1)
     open_token_store(url).acquire(waiter._key, "someone-else", lease=30)
     started = time.monotonic()
-    with pytest.raises(UpstreamTimeout):
+    with pytest.raises(UpstreamTimeout) as caught:
         waiter.current()
     assert 2.0 <= time.monotonic() - started < 4.0  # lease 2 s + 0.5 s
+    assert caught.value.code == "upstream_timeout" and "taken" not in caught.value.detail  # nothing was requested
     assert sim.stats()["login"] == 0  # never logged in itself
 
 
