@@ -123,6 +123,7 @@ def test_a_worker_killed_holding_the_renew_lock_blocks_the_others_only_until_the
         sim.push_faults("login", ["latency:5000"])  # the first login hangs
         threading.Thread(target=_fetch_ignoring_errors, args=(gateway.url,), daemon=True).start()
         holder_pid, lease_ends = _wait_for_lock_holder(db)
+        _wait_until(lambda: sim.stats()["login"] == 1, 5, interval=0.01)  # its login hangs at the upstream (fault taken)
         os.kill(holder_pid, signal.SIGKILL)
         answer = _fetch(gateway.url)
         answered_at = time.time()
@@ -208,8 +209,8 @@ def _stored_tokens(url: str) -> int:
         return 0
 
 
-def _wait_until(condition, timeout: float) -> None:
+def _wait_until(condition, timeout: float, interval: float = 0.2) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
         assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.2)
+        time.sleep(interval)
