@@ -17,16 +17,24 @@ from adapter.config import Settings
 from adapter.obs import call_result, callnos, discovery, isholiday, midresult, tasks
 from adapter.obs.exchange import Answered, Caller
 from adapter.obs.login import LoginApi
+from adapter.token_store import open_token_store, token_key
 from adapter.transport import Transport, UpstreamReply
 
 __all__ = ["LoginApi", "UpstreamApi", "make_token_source"]
 
 
 def make_token_source(settings: Settings, transport: Transport, on_event: Callable[[str], None]) -> TokenSource:
-    """Pick the token source the settings ask for."""
+    """Pick the token source the settings ask for; login tokens live in ``CALLNOS_TOKEN_STORE``.
+
+    The renew lock's lease covers one exchange (``CALLNOS_TOTAL_TIMEOUT``)
+    plus a second; a renewer that must log in after a refused refresh extends it.
+    """
     if settings.auth_mode == "static":
         return StaticTokens(settings.token or "")
-    return LoginTokens(LoginApi(settings, transport), on_event=on_event)
+    store = open_token_store(settings.token_store)
+    key = token_key(settings.upstream_url, settings.username or "")
+    lease = (settings.total_timeout or settings.read_timeout) + 1.0
+    return LoginTokens(LoginApi(settings, transport), store, key, on_event=on_event, lease=lease)
 
 
 class UpstreamApi:
@@ -65,6 +73,6 @@ class UpstreamApi:
         """Ask the upstream which paths it serves (the ``discover`` command; never callnos)."""
         return self.caller.call(discovery.DISCOVERY, discovery.request_body(), request_id, discovery.read)
 
-    def check_token(self) -> None:
-        """Make sure a token can be had (readiness); never calls callnos."""
-        self.tokens.current(self.settings.business_token)
+    def check_token(self, timeout: float) -> None:
+        """Make sure a token is at hand or can be had within ``timeout`` s (readiness); never calls callnos."""
+        self.tokens.ready(timeout)

@@ -23,6 +23,7 @@ from adapter.clients import Client, load_clients_file
 from adapter.errors import ConfigError
 from adapter.idempotency import store_url_problem
 from adapter.obs import INTERFACES, default_paths
+from adapter.token_store import token_store_problem
 
 PREFIX = "CALLNOS_"
 AUTH_MODES = ("static", "login")
@@ -67,6 +68,8 @@ class Settings:
     business_token: str = "token"
     time_format: str = DEFAULT_TIME_FORMAT
     time_zone: str = "UTC"
+    token_store: str | None = None  # None: the default SQLite file (adapter.token_store.DEFAULT_URL)
+    ready_timeout: float = 2.0
 
     def __post_init__(self) -> None:
         if self.total_timeout is None:
@@ -166,6 +169,8 @@ def check_consistency(settings: Settings) -> None:
     for name, path in settings.paths.items():
         if path_problem := _path_problem(path):
             problems["PATH_" + name.upper()] = path_problem
+    if settings.token_store and (token_problem := token_store_problem(settings.token_store)):
+        problems["TOKEN_STORE"] = token_problem
     if problems:
         raise ConfigError({PREFIX + name: [text] for name, text in problems.items()})
 
@@ -231,6 +236,8 @@ def _read_values(env: Env) -> dict[str, Any]:
         "business_token": env.str("BUSINESS_TOKEN", "token", validate=validate.OneOf(BUSINESS_TOKENS)),
         "time_format": env.str("TIME_FORMAT", DEFAULT_TIME_FORMAT),
         "time_zone": env.str("TIME_ZONE", "UTC"),
+        "token_store": env.str("TOKEN_STORE", None) or None,
+        "ready_timeout": env.float("READY_TIMEOUT", 2.0, validate=positive),
     }
 
 

@@ -176,6 +176,17 @@ class UpstreamTimeout(MayHaveArrived):
     default_detail = "The upstream did not answer in time."
 
 
+class TokenWaitTimeout(UpstreamError):
+    """No upstream token within the wait bound: no business request was sent, so nothing was taken."""
+
+    status = 504
+    code = "upstream_timeout"
+    title = "Upstream timeout"
+
+    def __init__(self, detail: str | None = None) -> None:
+        super().__init__(detail or "No upstream token in time; no request was sent upstream.")
+
+
 class UpstreamConnectionLost(MayHaveArrived):
     code = "upstream_connection_lost"
     title = "Upstream connection lost"

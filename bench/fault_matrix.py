@@ -3,7 +3,9 @@
 For each fault: what the client got, how many callnos requests reached the
 upstream, how many records the upstream took, how many the client received,
 and how many went missing without the client being told (must be 0).
-Run: ``.venv/bin/python -m bench.fault_matrix``. Loopback only, a few seconds.
+Then the invalidating upstream (each login kills every earlier token) under a
+bounded load through gunicorn, once per token store (``bench.token_logins``).
+Run: ``.venv/bin/python -m bench.fault_matrix``. Loopback only, about 20 s.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from dataclasses import dataclass
 
 from adapter.config import Settings
 from app import create_app
+from bench import token_logins
 from simulator import Simulator, SimulatorConfig
 
 KEY, USER, PASSWORD = "matrix-key", "matrix", "matrix-password"
@@ -51,7 +54,8 @@ CASES = [
 
 def settings_for(url: str, **overrides) -> Settings:
     values = dict(upstream_url=url, auth_mode="login", username=USER, password=PASSWORD, api_keys=(KEY,),
-                  sub_cc_no=1, vdn_id=1, connect_timeout=0.5, read_timeout=2.0, retry_backoff=0.05)
+                  sub_cc_no=1, vdn_id=1, connect_timeout=0.5, read_timeout=2.0, retry_backoff=0.05,
+                  token_store="memory")
     return Settings(**{**values, **overrides})
 
 
@@ -92,10 +96,18 @@ def markdown(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def invalidating_rows(fetches: int = 200) -> list[dict]:
+    """An upstream whose logins invalidate earlier tokens, under load, with each token store."""
+    rows = [token_logins.run(store, True, fetches, seconds=30, token_ttl=300) for store in token_logins.STORES]
+    return [{k: v for k, v in row.items() if not k.endswith("/min")} for row in rows]  # runs too short for rates
+
+
 def main() -> None:
     rows = [run_case(case) for case in CASES] + [refused_case()]
     print(markdown(rows))
     assert all(r["lost silently"] == 0 for r in rows), "a record went missing without the client being told"
+    print("\nInvalidating upstream (each login kills every earlier token), 200 fetches from 8 clients:\n")
+    print(markdown(invalidating_rows()))
 
 
 if __name__ == "__main__":

@@ -113,7 +113,9 @@ def _add_lists(parser: argparse.ArgumentParser, env: Mapping[str, str]) -> None:
 
 def _add_switches(parser: argparse.ArgumentParser, env: Mapping[str, str]) -> None:
     for flag, field, text in (("--precomputed", "precomputed", "serve cached answers (benchmarks)"),
-                              ("--access-log", "access_log", "log every request to stderr")):
+                              ("--access-log", "access_log", "log every request to stderr"),
+                              ("--invalidating-login", "invalidating_login",
+                               "each login invalidates every earlier token and refresh token")):
         default = _from_env(env, field, _flag, False)
         parser.add_argument(flag, dest=field, action=argparse.BooleanOptionalAction, default=default, help=text)
 

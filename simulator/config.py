@@ -42,6 +42,7 @@ class SimulatorConfig:
     tasks: tuple[int, ...] = (1001, 1002, 4242)  # what business/tasks answers
     holidays: tuple[str, ...] = ("7",)  # holidayIds that are holidays; any other id is not
     business_token: str = "token"  # "refresh_token": business calls accept only refresh tokens
+    invalidating_login: bool = False  # each login invalidates every earlier token of the user
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "prefix", normalise_prefix(self.prefix))

@@ -8,7 +8,9 @@ no auth: the simulator binds to loopback and is a test tool only.
 Routes: ``GET /_sim/stats``; ``POST /_sim/faults`` ``{"endpoint", "faults"}``;
 ``POST /_sim/run-fault`` ``{"endpoint", "fault"}`` (null clears);
 ``POST /_sim/expire-tokens`` (``{"refresh": true}`` expires refresh tokens
-too); ``POST /_sim/expire-refresh-tokens``; ``POST /_sim/reset``.
+too); ``POST /_sim/expire-refresh-tokens``; ``POST /_sim/invalidating-login``
+``{"on": true|false}`` (each login invalidates every earlier token);
+``POST /_sim/reset``.
 """
 
 from __future__ import annotations
@@ -43,11 +45,19 @@ def _expire_tokens(state: SimState, payload: dict[str, Any]) -> None:
         state.tokens.expire_refresh()
 
 
+def _invalidating_login(state: SimState, payload: dict[str, Any]) -> None:
+    on = payload.get("on")
+    if not isinstance(on, bool):
+        raise ValueError("on must be true or false")
+    state.tokens.invalidating_login = on
+
+
 _ACTIONS: dict[str, ControlAction] = {
     "/_sim/faults": _push_faults,
     "/_sim/run-fault": _run_fault,
     "/_sim/expire-tokens": _expire_tokens,
     "/_sim/expire-refresh-tokens": lambda state, _: state.tokens.expire_refresh(),
+    "/_sim/invalidating-login": _invalidating_login,
     "/_sim/reset": lambda state, _: state.reset(),
 }
 

@@ -53,7 +53,7 @@ def login(state: SimState, body: bytes, headers: Message) -> Answer:
         return answers.error(400, "user and passwd are required strings")
     if (user, password) != (state.config.user, state.config.password):
         return answers.error(401, "wrong user or password", result="0200001")
-    return state.answers.login(state.tokens.issue())
+    return state.answers.login(state.tokens.login())
 
 
 def refresh(state: SimState, body: bytes, headers: Message) -> Answer:

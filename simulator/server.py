@@ -105,6 +105,10 @@ class Simulator:
         """Make every issued refresh token invalid now."""
         self.state.tokens.expire_refresh()
 
+    def set_invalidating_login(self, on: bool) -> None:
+        """Switch the mode where each login invalidates every earlier token and refresh token."""
+        self.state.tokens.invalidating_login = on
+
     def issue_token(self) -> str:
         """Issue a valid access token, e.g. for the gateway's static auth mode."""
         return self.state.tokens.issue().token

@@ -37,7 +37,7 @@ class SimState:
 
     def _new_tokens(self) -> TokenStore:
         cfg = self.config
-        return TokenStore(cfg.token_ttl, cfg.refresh_ttl, cfg.static_tokens)
+        return TokenStore(cfg.token_ttl, cfg.refresh_ttl, cfg.static_tokens, invalidating_login=cfg.invalidating_login)
 
     def apply_configured_faults(self) -> None:
         """Install the run faults named in the configuration (``endpoint=spec``)."""

@@ -5,6 +5,11 @@ again when refused, re-send once after a 401) can only be tested against a
 server whose tokens really expire, and which tests can expire on demand.
 Tokens are random; a refresh gives a new pair and leaves the old refresh token
 valid until its own expiry (the manual does not say it is single-use).
+
+``invalidating_login``: some session-based upstreams keep one live session per
+user, so each login invalidates every earlier token and refresh token of that
+user (static tokens stay). The manual does not rule it out, and a gateway with
+several workers must survive it; tests switch it on (flag or control route).
 """
 
 from __future__ import annotations
@@ -39,7 +44,9 @@ class TokenStore:
         refresh_ttl: float,
         static_tokens: tuple[str, ...] = (),
         clock: Callable[[], float] = time.monotonic,
+        invalidating_login: bool = False,
     ) -> None:
+        self.invalidating_login = invalidating_login
         self._ttl = token_ttl
         self._refresh_ttl = refresh_ttl
         self._static = frozenset(static_tokens)
@@ -49,11 +56,18 @@ class TokenStore:
         self._lock = threading.Lock()
         self._history: deque[str] = deque(maxlen=_HISTORY)
 
-    def issue(self) -> TokenPair:
+    def login(self) -> TokenPair:
+        """Issue a pair for a login: in invalidating mode, every earlier pair dies first."""
+        return self.issue(invalidate_earlier=self.invalidating_login)
+
+    def issue(self, invalidate_earlier: bool = False) -> TokenPair:
         """Issue a new access token and refresh token."""
         pair = TokenPair(secrets.token_hex(16), secrets.token_hex(16), self._ttl, self._refresh_ttl)
         now = self._clock()
         with self._lock:
+            if invalidate_earlier:
+                self._access.clear()
+                self._refresh.clear()
             self._access[pair.token] = now + self._ttl
             self._history.extend((pair.token, pair.refresh_token))
             self._refresh[pair.refresh_token] = now + self._refresh_ttl

@@ -44,6 +44,7 @@ def settings_for(upstream_url: str, **overrides) -> Settings:
         read_timeout=1.0,
         retry_backoff=0.01,
         dead_letter_dir=None,
+        token_store="memory",  # in-process apps keep their own token unless a test names a store
     )
     values.update(overrides)
     return Settings(**values)

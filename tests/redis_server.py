@@ -34,9 +34,9 @@ def redis_binary() -> str | None:
 
 
 @contextlib.contextmanager
-def redis_server(directory: Path, timeout: float = 10.0) -> Iterator[str]:
-    """Run ``redis-server`` on a free loopback port; yield its URL."""
-    port = free_port()
+def redis_server(directory: Path, timeout: float = 10.0, port: int | None = None) -> Iterator[str]:
+    """Run ``redis-server`` on ``port`` (default: a free loopback port); yield its URL."""
+    port = port or free_port()
     command = [
         redis_binary() or "redis-server", "--port", str(port), "--bind", "127.0.0.1",
         "--dir", str(directory), "--save", "", "--appendonly", "no",

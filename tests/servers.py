@@ -122,6 +122,7 @@ def gunicorn_process(
     """``command`` (run by bash, with the venv's bin first on PATH) on a free port with ``env`` added."""
     port = free_port()
     argv = ["bash", "-c", f"exec {command}"]
+    env = {"CALLNOS_TOKEN_STORE": f"sqlite:///{tmp_path}/token-store.sqlite3", **env}  # no token of another test
     full_env = gunicorn_env(env, port, workers, threads)
     with _serving(argv, port, tmp_path / f"gunicorn-{port}.log", "/healthz", full_env) as running:
         yield running

@@ -40,6 +40,7 @@ def test_defaults_follow_the_contract(env):
     assert s.api_keys == ("k1", "k2")
     assert (s.sub_cc_no, s.vdn_id) == (None, None)
     assert s.idempotency_ttl == 86400
+    assert (s.token_store, s.ready_timeout) == (None, 2.0)  # None: sqlite:///var/token-store.sqlite3
 
 
 def test_secrets_never_show_in_repr_or_describe(env):
@@ -74,6 +75,9 @@ def test_secrets_never_show_in_repr_or_describe(env):
     ({"CALLNOS_PATH_TASKS": "business/tasks"}, "CALLNOS_PATH_TASKS"),
     ({"CALLNOS_PATH_RESULT": "/call/result?x=1"}, "CALLNOS_PATH_RESULT"),
     ({"CALLNOS_PATH_DISCOVERY": "/a b"}, "CALLNOS_PATH_DISCOVERY"),
+    ({"CALLNOS_TOKEN_STORE": "postgres://db"}, "CALLNOS_TOKEN_STORE"),
+    ({"CALLNOS_TOKEN_STORE": "sqlite:///"}, "CALLNOS_TOKEN_STORE"),
+    ({"CALLNOS_READY_TIMEOUT": "0"}, "CALLNOS_READY_TIMEOUT"),
 ])
 def test_a_bad_or_missing_setting_is_named_in_one_line(env, values, named):
     env(**values)

@@ -126,6 +126,53 @@ def test_expired_access_token_is_refused_while_refresh_still_works(http, sim):
     assert callnos(http, sim, answer.json()["resultData"]["token"]).status_code == 200
 
 
+def refresh_with(http: requests.Session, sim: Simulator, refresh_token: str) -> requests.Response:
+    auth = {"Authorization": f"Bearer {refresh_token}"}
+    return http.post(sim.url + REFRESH, json={"refreshToken": refresh_token}, headers=auth, timeout=5)
+
+
+def test_invalidating_login_kills_every_earlier_token_and_refresh_token(http, make_sim):
+    sim = make_sim(invalidating_login=True, static_tokens=("static-7f3a",))
+    first, second = login(http, sim), login(http, sim)
+    assert callnos(http, sim, first["token"], batch=1).status_code == 401
+    assert refresh_with(http, sim, first["refreshToken"]).status_code == 401
+    assert callnos(http, sim, second["token"], batch=1).status_code == 200
+    refreshed = refresh_with(http, sim, second["refreshToken"]).json()["resultData"]
+    assert callnos(http, sim, refreshed["token"], batch=1).status_code == 200
+    assert callnos(http, sim, second["token"], batch=1).status_code == 200  # a refresh kills nothing
+    assert callnos(http, sim, "static-7f3a", batch=1).status_code == 200
+
+
+def test_invalidating_login_by_cli_flag_and_control_route(http, tmp_path):
+    port = _free_port()
+    command = [sys.executable, "-m", "simulator", "--port", str(port), "--invalidating-login"]
+    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        process.stdout.readline()
+        sim_url = f"http://127.0.0.1:{port}"
+        stub = type("Sim", (), {"url": sim_url})()
+        first, second = login(http, stub), login(http, stub)
+        assert callnos(http, stub, first["token"], batch=1).status_code == 401
+        switch = http.post(sim_url + "/_sim/invalidating-login", json={"on": False}, timeout=5)
+        assert switch.status_code == 200
+        third = login(http, stub)
+        assert callnos(http, stub, second["token"], batch=1).status_code == 200
+        assert callnos(http, stub, third["token"], batch=1).status_code == 200
+        bad = http.post(sim_url + "/_sim/invalidating-login", json={"on": "yes"}, timeout=5)
+        assert bad.status_code == 400
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
 def test_access_token_expires_after_its_ttl(http, make_sim):
     sim = make_sim(token_ttl=0.2)
     token = login(http, sim)["token"]

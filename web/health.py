@@ -4,9 +4,12 @@ Liveness (``/healthz``, ``/livez``) only says the process serves: restarting a
 gateway because its upstream is down would not help. Readiness (``/readyz``)
 says whether a request could be answered now: settings are complete (they are
 checked at start, or the process would not run) and a token can be had. In
-login mode that may log in (once per token lifetime, shared with the
-requests); in static mode it calls nothing. It never calls callnos: a probe
-must not take records off the queue.
+login mode it answers from the token this process holds or the token store's
+(a valid stored token is enough); without one it starts a login (one at a
+time, shared with the requests) and waits for it at most
+``CALLNOS_READY_TIMEOUT`` seconds, so a hanging login cannot hang the probe.
+In static mode it calls nothing. It never calls callnos: a probe must not
+take records off the queue.
 """
 
 from __future__ import annotations
@@ -59,7 +62,8 @@ def healthz() -> dict[str, str]:
 def readyz() -> dict[str, str]:
     """Configuration is complete and an upstream token can be had (never calls callnos)."""
     try:
-        current_gateway().upstream.check_token()
+        gateway = current_gateway()
+        gateway.upstream.check_token(gateway.settings.ready_timeout)
     except UpstreamError as error:
         log.warning("not ready: %s", error.code, extra={"reason": error.code})
         raise NotReady(f"No upstream token: {error.detail}", reason=error.code) from None

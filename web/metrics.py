@@ -47,6 +47,8 @@ UPSTREAM_SECONDS = Histogram(PREFIX + "upstream_duration_seconds", "Time of an u
                              buckets=SECONDS)
 RECORDS = Counter(PREFIX + "records", "Records handed out to clients.")
 TOKENS = Counter(PREFIX + "token_events", "Upstream logins and token refreshes.", ["event"])
+TOKEN_STORE_ERRORS = Counter(PREFIX + "token_store_errors", "Token store failures; each makes one worker use "
+                             "a token of its own for a while.")
 UPSTREAM_ERRORS = Counter(PREFIX + "upstream_errors", "Upstream failures, by problem code.", ["code"])
 IN_FLIGHT = Gauge(PREFIX + "in_flight", "Requests being answered now.", multiprocess_mode="livesum")
 
@@ -75,8 +77,11 @@ def _registry() -> CollectorRegistry:
 
 
 def count_token_event(event: str) -> None:
-    """Count an upstream login or refresh (``UpstreamApi``'s ``on_token_event``)."""
-    TOKENS.labels(event).inc()
+    """Count an upstream login or refresh, or a token store failure (``UpstreamApi``'s ``on_token_event``)."""
+    if event == "store_error":
+        TOKEN_STORE_ERRORS.inc()
+    else:
+        TOKENS.labels(event).inc()
 
 
 def install(app: Flask) -> None:

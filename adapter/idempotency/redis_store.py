@@ -9,7 +9,8 @@ Why these choices:
 - Answers are kept with ``EX ttl``: Redis removes expired entries itself.
 - Durability is the server's: the write is acknowledged before the client is
   answered; to survive a Redis restart, run it with ``appendonly yes``.
-- The client is built on first use (after gunicorn's fork), never at import.
+- The client is built on first use (after gunicorn's fork), never at import
+  (``adapter.store_connections``).
 
 One string per key, a header line and then the body, byte for byte::
 
@@ -21,16 +22,13 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import uuid
 from collections.abc import Iterator
 
 import redis
-from redis.backoff import ExponentialBackoff
-from redis.commands.core import Script
-from redis.retry import Retry
 
 from adapter.idempotency.base import Claimed, Outcome, StoredAnswer, StoreUnavailable, judge
+from adapter.store_connections import ProcessRedis
 
 log = logging.getLogger(__name__)
 
@@ -64,16 +62,15 @@ class RedisStore:
 
     def __init__(self, url: str) -> None:
         self.url = url
-        self._client: redis.Redis | None = None
-        self._scripts: dict[str, Script] = {}
-        self._pid = os.getpid()
+        self._redis = ProcessRedis(url, {"complete": COMPLETE, "release": RELEASE}, CONNECT_TIMEOUT, SOCKET_TIMEOUT,
+                                   RETRIES)
 
     def claim(self, key: str, fingerprint: str, lease: float) -> Outcome:
         """Take ``key`` for ``lease`` seconds, or say what holds it."""
         token = uuid.uuid4().hex
         marker = f"{_marker_prefix(token)}{fingerprint}".encode()
         with _translated():
-            client = self._redis()
+            client = self._redis.client()
             for _ in range(CLAIM_ATTEMPTS):
                 if client.set(KEY_PREFIX + key, marker, nx=True, px=max(1, int(lease * 1000))):
                     return Claimed(token)
@@ -89,25 +86,12 @@ class RedisStore:
         """Swap our in-flight marker for the answer, kept ``ttl`` seconds; False if not ours."""
         tail = f"{answer.batch_id}\n".encode() + answer.body
         with _translated():
-            self._redis()
-            return bool(self._scripts["complete"](keys=[KEY_PREFIX + key], args=[_marker_prefix(token), tail, ttl]))
+            return bool(self._redis.script("complete")(keys=[KEY_PREFIX + key], args=[_marker_prefix(token), tail, ttl]))
 
     def release(self, key: str, token: str) -> None:
         """Delete the key if our in-flight marker still holds it."""
         with _translated():
-            self._redis()
-            self._scripts["release"](keys=[KEY_PREFIX + key], args=[_marker_prefix(token)])
-
-    def _redis(self) -> redis.Redis:
-        """The client of this process and its scripts, built on first use (no I/O yet)."""
-        if self._client is None or self._pid != os.getpid():
-            client = redis.Redis.from_url(
-                self.url, socket_connect_timeout=CONNECT_TIMEOUT, socket_timeout=SOCKET_TIMEOUT,
-                retry=Retry(ExponentialBackoff(cap=0.5, base=0.05), RETRIES),
-            )
-            self._scripts = {"complete": client.register_script(COMPLETE), "release": client.register_script(RELEASE)}
-            self._client, self._pid = client, os.getpid()
-        return self._client
+            self._redis.script("release")(keys=[KEY_PREFIX + key], args=[_marker_prefix(token)])
 
 
 def _marker_prefix(token: str) -> str:

@@ -6,7 +6,7 @@ Why these choices:
 - WAL with ``synchronous=FULL``: every commit is on disk before it returns,
   so a stored answer survives a crash of the worker right after storing.
 - One connection per thread and per process, opened on first use: sqlite3
-  connections must not cross threads, nor a fork.
+  connections must not cross threads, nor a fork (``adapter.store_connections``).
 - Expired rows are removed lazily, on a claim of that key, plus a few other
   expired rows on every claim (bounded, so a claim stays fast): no cleanup job.
 """
@@ -15,19 +15,17 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import sqlite3
-import threading
 import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 from adapter.idempotency.base import Claimed, Outcome, StoredAnswer, StoreUnavailable, judge
+from adapter.store_connections import SQLiteFile
 
 log = logging.getLogger(__name__)
 
-BUSY_TIMEOUT_MS = 5000
 SWEEP_LIMIT = 16  # expired rows removed per claim, besides the claimed key's own
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS idempotency_entries (
@@ -51,8 +49,7 @@ class SQLiteStore:
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
-        self._local = threading.local()
-        self._pid = os.getpid()
+        self._file = SQLiteFile(self.path, SCHEMA)
 
     def claim(self, key: str, fingerprint: str, lease: float) -> Outcome:
         """Take ``key`` for ``lease`` seconds, or say what holds it."""
@@ -92,52 +89,12 @@ class SQLiteStore:
     def _transaction(self) -> Iterator[sqlite3.Connection]:
         """Run a write transaction; any SQLite failure becomes ``StoreUnavailable``."""
         try:
-            db = self._connection()
-            db.execute("BEGIN IMMEDIATE")
-            try:
+            with self._file.transaction() as db:
                 yield db
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
-            db.execute("COMMIT")
         except (sqlite3.Error, OSError) as error:
             log.error("idempotency store failed: %s: %s", error.__class__.__name__, error)
             raise StoreUnavailable(f"The idempotency store failed: {error.__class__.__name__}.") from None
 
     def _connection(self) -> sqlite3.Connection:
         """This thread's connection in this process, opened on first use."""
-        if self._pid != os.getpid():  # forked after first use: never share a parent's connection
-            self._local, self._pid = threading.local(), os.getpid()
-        db = getattr(self._local, "db", None)
-        if db is None:
-            db = self._local.db = _connect(self.path)
-        return db
-
-
-def _connect(path: Path) -> sqlite3.Connection:
-    """Open the file (making its directory), in WAL mode with durable commits."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    db = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=True)
-    db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-    _switch_to_wal(db)
-    db.execute("PRAGMA synchronous = FULL")
-    db.executescript(SCHEMA)
-    return db
-
-
-def _switch_to_wal(db: sqlite3.Connection) -> None:
-    """Set WAL mode, waiting out other connections doing the same.
-
-    Switching a new file to WAL needs an exclusive lock, and SQLite answers
-    "database is locked" at once instead of waiting ``busy_timeout`` for it;
-    workers that start together would fail their first keyed request.
-    """
-    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
-    while True:
-        try:
-            db.execute("PRAGMA journal_mode = WAL")
-            return
-        except sqlite3.OperationalError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.01)
+        return self._file.connection()

@@ -1,0 +1,132 @@
+"""Connections to the shared stores (a SQLite file, a Redis server), safe across threads and forks.
+
+Why one module: the idempotency store and the token store both keep state
+that every worker of a host (SQLite) or every instance (Redis) must see, and
+both must open nothing before gunicorn forks, never share a connection
+across a fork, and give each thread its own SQLite connection. Each store
+keeps its own schema, keys and error translation.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import redis
+from redis.backoff import ExponentialBackoff
+from redis.commands.core import Script
+from redis.retry import Retry
+
+BUSY_TIMEOUT_MS = 5000
+
+
+class SQLiteFile:
+    """One SQLite file in WAL mode: a connection per thread and per process, opened on first use.
+
+    ``file_mode`` (e.g. ``0o600``) creates the file with that mode before SQLite
+    opens it; SQLite gives its ``-wal`` and ``-shm`` files the same mode.
+    """
+
+    def __init__(self, path: str | Path, schema: str, file_mode: int | None = None) -> None:
+        self.path = Path(path)
+        self.schema = schema
+        self.file_mode = file_mode
+        self._local = threading.local()
+        self._pid = os.getpid()
+
+    def connection(self) -> sqlite3.Connection:
+        """This thread's connection in this process (raises sqlite3.Error or OSError)."""
+        if self._pid != os.getpid():  # forked after first use: never share a parent's connection
+            self._local, self._pid = threading.local(), os.getpid()
+        db = getattr(self._local, "db", None)
+        if db is None:
+            db = self._local.db = self._connect()
+        return db
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction that holds the file's write lock from its first statement."""
+        db = self.connection()
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            yield db
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+
+    def _connect(self) -> sqlite3.Connection:
+        """Open the file (making its directory), in WAL mode with durable commits."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if self.file_mode is not None:
+            _create_with_mode(self.path, self.file_mode)
+        db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=True)
+        db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        _switch_to_wal(db)
+        db.execute("PRAGMA synchronous = FULL")
+        db.executescript(self.schema)
+        return db
+
+
+def _create_with_mode(path: Path, mode: int) -> None:
+    """Create ``path`` with ``mode`` if it is missing, and narrow the mode of an existing file."""
+    descriptor = os.open(path, os.O_CREAT | os.O_RDWR, mode)
+    try:
+        if os.stat(descriptor).st_mode & 0o777 & ~mode:
+            os.fchmod(descriptor, mode)
+    finally:
+        os.close(descriptor)
+
+
+def _switch_to_wal(db: sqlite3.Connection) -> None:
+    """Set WAL mode, waiting out other connections doing the same.
+
+    Switching a new file to WAL needs an exclusive lock, and SQLite answers
+    "database is locked" at once instead of waiting ``busy_timeout`` for it;
+    workers that start together would fail their first request.
+    """
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            db.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
+
+
+class ProcessRedis:
+    """A Redis client per process with its Lua scripts, built on first use (after gunicorn's fork)."""
+
+    def __init__(self, url: str, scripts: dict[str, str], connect_timeout: float, socket_timeout: float,
+                 retries: int) -> None:
+        self.url = url
+        self._sources = scripts
+        self._timeouts = (connect_timeout, socket_timeout)
+        self._retries = retries
+        self._client: redis.Redis | None = None
+        self._scripts: dict[str, Script] = {}
+        self._pid = os.getpid()
+
+    def client(self) -> redis.Redis:
+        """This process's client (no I/O until its first command)."""
+        if self._client is None or self._pid != os.getpid():
+            connect_timeout, socket_timeout = self._timeouts
+            client = redis.Redis.from_url(
+                self.url, socket_connect_timeout=connect_timeout, socket_timeout=socket_timeout,
+                retry=Retry(ExponentialBackoff(cap=0.5, base=0.05), self._retries),
+            )
+            self._scripts = {name: client.register_script(source) for name, source in self._sources.items()}
+            self._client, self._pid = client, os.getpid()
+        return self._client
+
+    def script(self, name: str) -> Script:
+        """One of the registered scripts, bound to this process's client."""
+        self.client()
+        return self._scripts[name]

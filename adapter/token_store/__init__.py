@@ -1,0 +1,55 @@
+"""Where the upstream token lives: one per deployment, shared by every worker and instance.
+
+Why: with a token per process, every worker of every instance logs in for
+itself, and against an upstream whose logins invalidate earlier tokens the
+workers keep killing each other's tokens. ``CALLNOS_TOKEN_STORE`` picks the store:
+
+    sqlite:///var/token-store.sqlite3   (default; the workers of one host; file mode 0600)
+    redis://host:6379/0, rediss://...   (several gateway instances)
+    memory                              (each process logs in for itself)
+
+``open_token_store`` only parses the setting: nothing is opened before the
+first token is needed, so it is safe before gunicorn forks.
+"""
+
+from __future__ import annotations
+
+from adapter.token_store.base import StoredToken, TokenStore, TokenStoreUnavailable, token_key
+from adapter.token_store.memory import MemoryStore
+from adapter.token_store.redis_store import RedisTokenStore
+from adapter.token_store.sqlite_store import SQLiteTokenStore
+
+DEFAULT_URL = "sqlite:///var/token-store.sqlite3"
+MEMORY = "memory"
+SQLITE_PREFIX = "sqlite:///"
+REDIS_SCHEMES = ("redis://", "rediss://")
+
+__all__ = [
+    "DEFAULT_URL", "MemoryStore", "RedisTokenStore", "SQLiteTokenStore", "StoredToken", "TokenStore",
+    "TokenStoreUnavailable", "open_token_store", "token_key", "token_store_problem",
+]
+
+
+def token_store_problem(url: str) -> str | None:
+    """Say what is wrong with a ``CALLNOS_TOKEN_STORE`` value, or None when it can be used."""
+    if url == MEMORY:
+        return None
+    if url.startswith(SQLITE_PREFIX):
+        path = url[len(SQLITE_PREFIX):]
+        return "sqlite:/// needs a file path" if not path or path == ":memory:" else None
+    if url.startswith(REDIS_SCHEMES) and url.split("://", 1)[1]:
+        return None
+    return "must be memory, sqlite:///<path> or redis://host:port/db"
+
+
+def open_token_store(url: str | None) -> TokenStore:
+    """Build the store the setting names (the default when None), opening nothing yet."""
+    url = url or DEFAULT_URL
+    problem = token_store_problem(url)
+    if problem:
+        raise ValueError(problem)
+    if url == MEMORY:
+        return MemoryStore()
+    if url.startswith(SQLITE_PREFIX):
+        return SQLiteTokenStore(url[len(SQLITE_PREFIX):])
+    return RedisTokenStore(url)
