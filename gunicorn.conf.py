@@ -5,8 +5,8 @@ gunicorn writes a line: a bad one (or a bad ``GUNICORN_*`` value) stops the
 start with one JSON line naming it and exit status 3. ``kill -HUP`` runs this
 file again: the settings (the clients file too) are read again and handed to
 the new workers (``adapter.handover``); a bad one then keeps the previous
-settings and logs an error line naming it, so a typo causes no downtime. Their timeouts size the
-worker timeouts. Nothing here logs in, connects or starts a thread, so it is
+settings and logs an error line naming it, so a typo causes no downtime.
+Their timeouts size the worker timeouts. Nothing here logs in, connects or starts a thread, so it is
 safe with and without ``preload_app``.
 
 Logs: gunicorn's own lines go through the app's JSON formatter and secret
@@ -127,9 +127,10 @@ def on_starting(server):
 def on_reload(server):
     """On HUP with preload_app, load the app again before the new workers fork.
 
-    Without preload each new worker imports ``wsgi`` and reads the settings
-    (the clients file too); with it, gunicorn would fork them from the app it
-    loaded at start, and ``kill -HUP`` would change nothing.
+    Without preload each new worker imports ``wsgi``, which builds the app
+    from the settings this file just read (``adapter.handover``); with it,
+    gunicorn would fork them from the app it loaded at start, and ``kill
+    -HUP`` would change nothing.
     """
     if server.cfg.preload_app:
         sys.modules.pop("wsgi", None)
