@@ -10,6 +10,7 @@ from flask_smorest import Api
 from adapter.config import Settings, load_settings
 from schemas.response import ProblemSchema
 from web import access_log, calldata, docs, health, holidays, metrics, results, tasks
+from web.authorise import authorise_request
 from web.gateway import Gateway
 from web.inbound import request_id_from
 from web.problems import register_problem_handlers
@@ -56,6 +57,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     Gateway.install(app, settings)
     app.before_request(_begin_request)
     metrics.install(app)
+    app.before_request(authorise_request)  # after the request id and metrics: a refusal is counted and logged
     access_log.install(app)
     app.after_request(_echo_request_id)
     return app

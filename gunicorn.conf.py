@@ -2,8 +2,11 @@
 
 The ``CALLNOS_*`` settings are read and checked here, in the master, before
 gunicorn writes a line: a bad one (or a bad ``GUNICORN_*`` value) stops the
-start with one JSON line naming it and exit status 3. Their timeouts size the
-worker timeouts. Nothing here logs in, connects or starts a thread, so it is
+start with one JSON line naming it and exit status 3. ``kill -HUP`` runs this
+file again: the settings (the clients file too) are read again and handed to
+the new workers (``adapter.handover``); a bad one then keeps the previous
+settings and logs an error line naming it, so a typo causes no downtime.
+Their timeouts size the worker timeouts. Nothing here logs in, connects or starts a thread, so it is
 safe with and without ``preload_app``.
 
 Logs: gunicorn's own lines go through the app's JSON formatter and secret
@@ -15,9 +18,11 @@ prometheus_client, and ``child_exit`` drops a dead worker's live gauges.
 import logging
 import math
 import os
+import sys
 
 from dotenv import dotenv_values
 
+from adapter import handover
 from adapter.config import load_settings
 from adapter.errors import ConfigError
 from web import logs, metrics_dir, redact
@@ -27,10 +32,17 @@ OUTER_SETTINGS = ("GUNICORN_", metrics_dir.ENV)
 
 
 def _app_settings():
+    """Read the settings; on a HUP, a bad one keeps the last good settings (adapter.handover)."""
     try:
-        return load_settings()
+        settings = load_settings()
     except ConfigError as error:
-        logs.fatal(error.one_line(), settings=sorted(error.problems))
+        if handover.kept() is None:
+            logs.fatal(error.one_line(), settings=sorted(error.problems))
+        logging.getLogger("callnos.start").error(
+            "reload refused, the previous settings stay: %s", error.one_line(), extra={"settings": sorted(error.problems)})
+        return handover.kept()
+    handover.keep(settings)
+    return settings
 
 
 def _adopt_env_file():
@@ -110,6 +122,20 @@ def on_starting(server):
     )}
     settings = _settings.describe()  # no secret; passwords in URLs masked
     server.log.info("callnos-gateway starting", extra={"gunicorn": effective, "settings": settings, "metrics_dir": _metrics})
+
+
+def on_reload(server):
+    """On HUP with preload_app, load the app again before the new workers fork.
+
+    Without preload each new worker imports ``wsgi``, which builds the app
+    from the settings this file just read (``adapter.handover``); with it,
+    gunicorn would fork them from the app it loaded at start, and ``kill
+    -HUP`` would change nothing.
+    """
+    if server.cfg.preload_app:
+        sys.modules.pop("wsgi", None)
+        server.app.callable = None
+        server.app.wsgi()
 
 
 def child_exit(server, worker):

@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from environs import Env, EnvError, validate
 
+from adapter.clients import Client, load_clients_file
 from adapter.errors import ConfigError
 from adapter.idempotency import store_url_problem
 from adapter.obs import INTERFACES, default_paths
@@ -60,6 +61,8 @@ class Settings:
     idempotency_url: str | None = None
     dead_letter_dir: str | None = "var/dead-letter"
     idempotency_ttl: int = 86400
+    clients_file: str | None = None
+    clients: tuple[Client, ...] = field(default=(), repr=False)  # from clients_file; digests only
     proxy_url: str | None = field(default=None, repr=False)  # may carry credentials
     paths: dict[str, str] = field(default_factory=default_paths)  # interface name -> path (CALLNOS_PATH_*)
     business_token: str = "token"
@@ -96,7 +99,9 @@ class Settings:
         a field declared ``repr=False`` is a secret (shown as ``***``, a
         collection of them as its size), and every URL loses its password.
         """
-        return {f.name: _safe_value(getattr(self, f.name), secret=not f.repr) for f in fields(self)}
+        safe = {f.name: _safe_value(getattr(self, f.name), secret=not f.repr) for f in fields(self)}
+        safe["clients"] = sorted({client.label for client in self.clients})  # names, never digests
+        return safe
 
     def secrets(self) -> tuple[str, ...]:
         """Every secret value, for the log filter: ``repr=False`` fields and URL credentials."""
@@ -147,8 +152,10 @@ def check_consistency(settings: Settings) -> None:
             problems["USERNAME"] = "required when CALLNOS_AUTH_MODE=login"
         if not settings.password:
             problems["PASSWORD"] = "required when CALLNOS_AUTH_MODE=login (or CALLNOS_PASSWORD_FILE)"
-    if not settings.api_keys and not settings.allow_anonymous:
-        problems["API_KEYS"] = "no inbound key set; set keys or CALLNOS_ALLOW_ANONYMOUS=true"
+    if settings.api_keys and settings.clients_file:
+        problems["CLIENTS_FILE"] = "set both CALLNOS_CLIENTS_FILE and CALLNOS_API_KEYS; the file replaces the keys"
+    elif not settings.api_keys and not settings.clients and not settings.allow_anonymous:
+        problems["API_KEYS"] = "no inbound key set; set keys, CALLNOS_CLIENTS_FILE or CALLNOS_ALLOW_ANONYMOUS=true"
     if settings.total_timeout is not None and settings.total_timeout < settings.read_timeout:
         problems["TOTAL_TIMEOUT"] = "must not be below CALLNOS_READ_TIMEOUT"
     if settings.idempotency_url and (store_problem := store_url_problem(settings.idempotency_url)):
@@ -185,6 +192,8 @@ def load_settings() -> Settings:
     values["log_level"] = values["log_level"].upper()
     values["token"] = _secret(values.pop("token"), values.pop("token_file"), "TOKEN")
     values["password"] = _secret(values.pop("password"), values.pop("password_file"), "PASSWORD")
+    if values["clients_file"] and not values["api_keys"]:
+        values["clients"] = load_clients_file(values["clients_file"])
     return Settings(**values)
 
 
@@ -221,6 +230,7 @@ def _read_values(env: Env) -> dict[str, Any]:
         "idempotency_url": env.str("IDEMPOTENCY_URL", None),
         "dead_letter_dir": env.str("DEAD_LETTER_DIR", "var/dead-letter") or None,
         "idempotency_ttl": env.int("IDEMPOTENCY_TTL", 86400, validate=validate.Range(min=1)),
+        "clients_file": env.str("CLIENTS_FILE", None) or None,
         "proxy_url": env.str("PROXY_URL", None, validate=_proxy_url) or None,
         "paths": {i.name: env.str(i.setting.removeprefix(PREFIX), i.default_path) for i in INTERFACES},
         "business_token": env.str("BUSINESS_TOKEN", "token", validate=validate.OneOf(BUSINESS_TOKENS)),

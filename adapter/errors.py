@@ -11,6 +11,7 @@ errors are translated into this tree only in ``adapter/transport.py`` and
     ├── RequestError                 the client's request is at fault
     │   ├── InvalidRequest           400 invalid_request
     │   ├── Unauthorized             401 unauthorized
+    │   ├── Forbidden                403 forbidden (a valid key outside its client's scope)
     │   ├── PayloadTooLarge          413 payload_too_large
     │   ├── RequestInProgress        409 request_in_progress
     │   └── IdempotencyKeyReused     422 idempotency_key_reused
@@ -89,6 +90,17 @@ class Unauthorized(RequestError):
     status = 401
     code = "unauthorized"
     title = "Unauthorized"
+
+
+class Forbidden(RequestError):
+    """A valid key used outside its client's scope; ``missing_scope`` says which (never which keys exist)."""
+
+    status = 403
+    code = "forbidden"
+    title = "Forbidden"
+
+    def __init__(self, detail: str, missing_scope: str, **extra: Any) -> None:
+        super().__init__(detail, missing_scope=missing_scope, **extra)
 
 
 class PayloadTooLarge(RequestError):

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 COMMANDS: dict[str, str] = {
     "check-config": "cli.check_config",
     "discover": "cli.discover",
+    "hash-key": "cli.hash_key",
 }
 
 

@@ -65,6 +65,11 @@ class ProblemSchema(Schema):
     upstream_status = fields.Integer()
     upstream_result = fields.String()
     upstream_message = fields.String()
+    missing_scope = fields.String(metadata={
+        "description": "403 forbidden: the client's missing scope, an allow word (tasks, call-data, holidays, "
+                       "results) or tasks (then task_id names the refused task).",
+    })
+    task_id = fields.String(metadata={"description": "403 forbidden: the task the client may not touch."})
 
 
 def render_batch(batch_id: str, task_id: int, batch: NormalisedBatch) -> bytes:

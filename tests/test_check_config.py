@@ -39,8 +39,10 @@ def test_the_local_env_file_is_printed_with_its_secrets_masked():
     assert report["env_file"] == LOCAL_ENV
     settings = report["settings"]
     assert (settings["upstream_url"], settings["username"], settings["sub_cc_no"]) == ("http://127.0.0.1:8081", "demo", 1)
-    assert (settings["password"], settings["token"], settings["api_keys"]) == ("***", None, 1)
+    assert (settings["password"], settings["token"], settings["api_keys"]) == ("***", None, 0)
+    assert settings["clients"] == ["local-dialer", "local-east"]  # envs/local.clients.toml: names, never digests
     assert "demo-password" not in result.stdout + result.stderr and "local-dev-key" not in result.stdout
+    assert "ed5a18fb" not in result.stdout
     assert "connect" not in report
 
 

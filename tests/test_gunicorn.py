@@ -61,7 +61,9 @@ def scrape(gateway) -> dict[tuple, float]:
 
 
 def value(samples: dict, name: str, **labels: str) -> float:
-    return samples.get((name, tuple(sorted(labels.items()))), 0.0)
+    """The sum of ``name``'s samples carrying ``labels`` (whatever their other labels, e.g. client)."""
+    wanted = set(labels.items())
+    return sum(v for (sample, have), v in samples.items() if sample == name and wanted <= set(have))
 
 
 def fetch(gateway, request_id: str) -> requests.Response:

@@ -73,7 +73,8 @@ def test_every_setting_is_documented_in_the_examples(example):
 
 def setting_names() -> list[str]:
     """Every CALLNOS_* setting: one per Settings field, the paths one per interface, and the *_FILE secrets."""
-    names = [f"CALLNOS_{field.name.upper()}" for field in dataclasses.fields(Settings) if field.name != "paths"]
+    derived = ("paths", "clients")  # read from CALLNOS_PATH_* and from CALLNOS_CLIENTS_FILE
+    names = [f"CALLNOS_{field.name.upper()}" for field in dataclasses.fields(Settings) if field.name not in derived]
     return names + [interface.setting for interface in INTERFACES] + ["CALLNOS_TOKEN_FILE", "CALLNOS_PASSWORD_FILE"]
 
 

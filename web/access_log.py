@@ -3,7 +3,8 @@
 gunicorn's own access log knows nothing of batches, upstream timings or
 problem codes, so the app writes the line (gunicorn's is off). Only values the
 gateway made or measured go in: never a header, a body, or the inbound key
-(``client`` is the key's short digest from ``web.inbound.KeyRing``).
+(``client`` is the client's name, or for an unnamed key a 12-hex prefix of its
+digest; see ``adapter.clients.Client.label``).
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ def access_fields(response: Response) -> dict[str, Any]:
     return {
         "request_id": g.get("request_id"),
         "batch_id": g.get("batch_id"),
-        "client": g.get("client_id"),
+        "client": g.client.label if g.get("client") is not None else None,
         "method": request.method,
         "path": request.path,
         "status": response.status_code,

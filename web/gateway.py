@@ -38,7 +38,7 @@ class Gateway:
         gateway = cls(
             settings=settings,
             upstream=UpstreamApi(settings, on_token_event=metrics.count_token_event),
-            keys=KeyRing(settings.api_keys),
+            keys=KeyRing(settings.api_keys, settings.clients),
             request_schema=CallDataRequestSchema(
                 max_batch=settings.max_batch, sub_cc_no=settings.sub_cc_no, vdn_id=settings.vdn_id
             ),

@@ -18,7 +18,7 @@ BAD_ANSWER = PROBLEMS[502] + " An isHoliday other than 0 or 1 is upstream_bad_re
 @blp.route("/holidays/<holiday_id>", methods=["GET"])
 @blp.doc(security=SECURITY, parameters=[{"in": "query", "schema": CenterQuerySchema}])
 @blp.response(200, HolidayResponseSchema, example=EXAMPLE)
-@problems(blp, {400: PROBLEMS[400], 401: PROBLEMS[401], 502: BAD_ANSWER, 504: READ_TIMEOUT})
+@problems(blp, {400: PROBLEMS[400], 401: PROBLEMS[401], 403: PROBLEMS[403], 502: BAD_ANSWER, 504: READ_TIMEOUT})
 def is_holiday(holiday_id: str) -> Response:
     """Ask whether the holiday rule ``holiday_id`` (the id carried in the task) applies.
 

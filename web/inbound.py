@@ -6,8 +6,6 @@ Pure checks on headers and bytes; the views call them, and any failure is a
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import re
 import uuid
 from typing import Any
@@ -15,6 +13,7 @@ from typing import Any
 import orjson
 from flask import Request
 
+from adapter.clients import ANONYMOUS, Client, ClientRing, clients_from_keys
 from adapter.errors import InvalidRequest, PayloadTooLarge, Unauthorized
 
 REQUEST_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/@+=-]{0,127}")
@@ -29,32 +28,29 @@ def request_id_from(value: str | None) -> str:
 
 
 class KeyRing:
-    """Inbound API keys, compared as SHA-256 digests in constant time."""
+    """Inbound keys: the clients file's, or ``CALLNOS_API_KEYS`` as unnamed clients."""
 
-    def __init__(self, keys: tuple[str, ...]) -> None:
-        self._digests = tuple(_digest(key) for key in keys)
+    def __init__(self, keys: tuple[str, ...] = (), clients: tuple[Client, ...] = ()) -> None:
+        self._ring = ClientRing(clients or clients_from_keys(keys))
 
     @property
     def anonymous(self) -> bool:
-        return not self._digests
+        return not len(self._ring)
 
-    def check(self, presented: str | None) -> str | None:
-        """Return a short key id (for scoping and logs) or raise ``Unauthorized``."""
+    def identify(self, presented: str | None) -> Client:
+        """Return the client holding the presented key, or raise ``Unauthorized``."""
         if self.anonymous:
-            return "anonymous"
+            return ANONYMOUS
         if not presented:
             raise Unauthorized("Send a valid key in the X-API-Key header.")
-        digest = _digest(presented)
-        match = False
-        for known in self._digests:
-            match |= hmac.compare_digest(digest, known)
-        if not match:
+        client = self._ring.find(presented)
+        if client is None:
             raise Unauthorized("The X-API-Key is not valid.")
-        return digest.hex()[:12]
+        return client
 
-
-def _digest(key: str) -> bytes:
-    return hashlib.sha256(key.encode("utf-8", "surrogateescape")).digest()
+    def check(self, presented: str | None) -> str:
+        """Return the key's short id (for scoping and logs) or raise ``Unauthorized``."""
+        return self.identify(presented).key_id
 
 
 def json_object_from(request: Request) -> dict[str, Any]:

@@ -71,8 +71,8 @@ def configure(level: str, secrets: tuple[str | None, ...] = ()) -> None:
 
 
 def secrets_of(settings: Any) -> tuple[str | None, ...]:
-    """The values of ``Settings`` that must never appear in a log line (passwords in URLs too)."""
-    return settings.secrets()
+    """The values of ``Settings`` that must never appear in a log line (URL passwords and client digests too)."""
+    return (*settings.secrets(), *(client.digest.hex() for client in settings.clients))
 
 
 def fatal(message: str, **fields: Any) -> None:

@@ -6,7 +6,10 @@ this module is imported, so every worker writes its values to files there and
 one process) the values live in memory and the default registry serves them.
 
 Labels stay bounded: the route is the URL rule (``/v1/call-data``), never the
-raw path, and requests that matched no rule are ``unmatched``.
+raw path, and requests that matched no rule are ``unmatched``; the client is
+its configured name (an unnamed ``CALLNOS_API_KEYS`` key: a 12-hex prefix of
+its digest), ``none`` before a key was accepted, so a stranger's guesses add no
+label.
 """
 
 from __future__ import annotations
@@ -35,8 +38,9 @@ def _codes(kind: type[UpstreamError]) -> set[str]:
 
 UPSTREAM_CODES = sorted(_codes(UpstreamError))
 
-REQUESTS = Counter(PREFIX + "requests", "Requests answered, by URL rule, method and status.",
-                   ["route", "method", "status"])
+REQUESTS = Counter(PREFIX + "requests", "Requests answered, by URL rule, method, status and client.",
+                   ["route", "method", "status", "client"])
+NO_CLIENT = "none"
 REQUEST_SECONDS = Histogram(PREFIX + "request_duration_seconds", "Time to answer a request.",
                             ["route"], buckets=SECONDS)
 UPSTREAM_SECONDS = Histogram(PREFIX + "upstream_duration_seconds", "Time of an upstream exchange (any interface), failed ones included.",
@@ -100,7 +104,8 @@ def _leave(error: BaseException | None) -> None:
 def _observe(response: Response) -> Response:
     route = request.url_rule.rule if request.url_rule is not None else "unmatched"
     method = request.method if request.method in METHODS else "other"
-    REQUESTS.labels(route, method, str(response.status_code)).inc()
+    client = g.client.label if g.get("client") is not None else NO_CLIENT
+    REQUESTS.labels(route, method, str(response.status_code), client).inc()
     REQUEST_SECONDS.labels(route).observe(time.perf_counter() - g.get("started", time.perf_counter()))
     _observe_upstream()
     return response

@@ -20,6 +20,7 @@ log = logging.getLogger("callnos.problems")
 
 PROBLEM_TYPE = "urn:callnos-gateway:problem:"
 HTTP_CODES = {
+    403: ("forbidden", "Forbidden"),
     404: ("not_found", "Not found"),
     405: ("method_not_allowed", "Method not allowed"),
     413: ("payload_too_large", "Payload too large"),

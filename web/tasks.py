@@ -7,6 +7,7 @@ from marshmallow import ValidationError
 
 from schemas.center import CenterQuerySchema
 from schemas.workflow import TasksResponseSchema, tasks_answer
+from web.authorise import visible_tasks
 from web.gateway import current_gateway
 from web.v1 import PROBLEMS, READ_TIMEOUT, SECURITY, from_upstream, invalid, json_answer, problems, v1_blueprint
 
@@ -17,9 +18,9 @@ EXAMPLE = {"tasks": [{"task_id": "1001"}, {"task_id": "1002"}], "count": 2}
 @blp.route("/tasks", methods=["GET"])
 @blp.doc(security=SECURITY, parameters=[{"in": "query", "schema": CenterQuerySchema}])
 @blp.response(200, TasksResponseSchema, example=EXAMPLE)
-@problems(blp, {400: PROBLEMS[400], 401: PROBLEMS[401], 502: PROBLEMS[502], 504: READ_TIMEOUT})
+@problems(blp, {400: PROBLEMS[400], 401: PROBLEMS[401], 403: PROBLEMS[403], 502: PROBLEMS[502], 504: READ_TIMEOUT})
 def list_tasks() -> Response:
-    """List the task ids of a call center and VCC, in the upstream's order.
+    """List the task ids of a call center and VCC that the client may touch, in the upstream's order.
 
     A read: it takes nothing upstream, and the gateway sends it once more
     after a read timeout or a 5xx.
@@ -30,4 +31,4 @@ def list_tasks() -> Response:
     except ValidationError as error:
         raise invalid(error) from None
     task_ids = from_upstream(lambda: gateway.upstream.tasks(center.call_center_id, center.vcc_id, g.request_id))
-    return json_answer(tasks_answer(task_ids))
+    return json_answer(tasks_answer(visible_tasks(task_ids)))

@@ -1,10 +1,12 @@
 """What every ``/v1`` route shares: the inbound key, the route's name, its problems, its upstream call.
 
-Each route module makes its blueprint with ``v1_blueprint(route, ...)``: the
-key check runs before every view, and ``g.route_name`` names the route
+Each route module makes its blueprint with ``v1_blueprint(route, ...)``; the
+key and scope check of every ``/v1`` route runs before it (``web.authorise``),
+and ``g.route_name`` names the route
 ("call-data", "tasks", "holidays", "results") for anything that decides per
 route. A view that knows its task records it with ``for_task`` once the
-request is valid and before the upstream is called. Views stay thin:
+request is valid and before the upstream is called; that checks the
+validated id against the client's tasks once more. Views stay thin:
 validate, call one ``UpstreamApi`` method through ``from_upstream``, render.
 """
 
@@ -14,14 +16,14 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 import orjson
-from flask import Response, g, request
+from flask import Response, g
 from flask_smorest import Blueprint
 from marshmallow import ValidationError
 
 from adapter.errors import InvalidRequest, UpstreamError
 from adapter.obs.exchange import Answered
 from schemas.response import ProblemSchema
-from web.gateway import current_gateway
+from web.authorise import require_task
 
 T = TypeVar("T")
 PROBLEM_JSON = "application/problem+json"
@@ -29,6 +31,7 @@ SECURITY = [{"ApiKey": []}]
 PROBLEMS = {
     400: "Body or parameters invalid (`errors` names each field); or Idempotency-Key not 1..255 printable ASCII.",
     401: "X-API-Key missing or wrong.",
+    403: "The key's client may not use this route, or not this task_id (missing_scope says which); nothing was sent.",
     409: "A request with the same Idempotency-Key is still being answered; retry later with the same key.",
     413: "Body over CALLNOS_MAX_BODY_BYTES.",
     422: "The Idempotency-Key was used with a different request body.",
@@ -40,13 +43,12 @@ READ_TIMEOUT = "Upstream did not answer in time, twice (a read is sent once more
 
 
 def v1_blueprint(route: str, import_name: str, description: str) -> Blueprint:
-    """A blueprint under ``/v1`` whose views need a valid key and know their route's name."""
+    """A blueprint under ``/v1`` whose views know their route's name (``web.authorise`` checked the key)."""
     blp = Blueprint(route.replace("-", "_"), import_name, url_prefix="/v1", description=description)
 
     @blp.before_request
-    def require_api_key() -> None:
+    def name_the_route() -> None:
         g.route_name = route
-        g.client_id = current_gateway().keys.check(request.headers.get("X-API-Key"))
 
     return blp
 
@@ -64,7 +66,8 @@ def problems(blp: Blueprint, descriptions: dict[int, str]) -> Callable[[Callable
 
 
 def for_task(task_id: int | str) -> None:
-    """Record the request's validated task id: for logs, and for any per-client scope check."""
+    """Record the request's validated task id (for logs) and refuse it outside the client's tasks."""
+    require_task(task_id)
     g.task_id = task_id
 
 
