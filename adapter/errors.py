@@ -40,6 +40,7 @@ RESULT_MAY_BE_WRITTEN = (
     "the gateway did not re-send it, and a retry without the same Idempotency-Key may write it twice."
 )
 NOTHING_TAKEN = "This read takes nothing upstream, so it is safe to retry."
+NO_REQUEST_SENT = "No business request was sent upstream, so nothing was taken or written; it is safe to retry."
 
 
 class GatewayError(Exception):

@@ -130,6 +130,8 @@ def test_a_login_that_times_out_is_504_and_callnos_is_never_called(sim, gateway)
     body = problem_of(fetch(client))
     assert body["code"] == "upstream_timeout"
     assert sim.stats()["callnos"] == 0
+    assert "may have been taken" not in body["detail"]  # no callnos was sent: the detail must not scare the client
+    assert "no business request was sent" in body["detail"].lower()
 
 
 def test_latency_below_the_read_timeout_is_fine(sim, client):

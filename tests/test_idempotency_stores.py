@@ -7,6 +7,8 @@ lost its claim) are hard to time through HTTP.
 
 from __future__ import annotations
 
+import stat
+
 import sqlite3
 import threading
 import time
@@ -91,6 +93,7 @@ def test_sqlite_opens_nothing_until_used_then_keeps_durable_wal(tmp_path):
     db = store._connection()
     assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert db.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600  # stored answers hold customer records
 
 
 def test_sqlite_removes_expired_rows_on_claims_a_few_at_a_time(tmp_path):

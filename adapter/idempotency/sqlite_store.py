@@ -49,7 +49,7 @@ class SQLiteStore:
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
-        self._file = SQLiteFile(self.path, SCHEMA)
+        self._file = SQLiteFile(self.path, SCHEMA, file_mode=0o600)  # answers hold customer records
 
     def claim(self, key: str, fingerprint: str, lease: float) -> Outcome:
         """Take ``key`` for ``lease`` seconds, or say what holds it."""

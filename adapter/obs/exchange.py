@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Generic, TypeVar
 
 from adapter.auth import CallnosAuth, TokenSource
-from adapter.errors import MayHaveArrived, UpstreamAuthFailed, UpstreamError, UpstreamHTTPError
+from adapter.errors import NO_REQUEST_SENT, MayHaveArrived, UpstreamAuthFailed, UpstreamError, UpstreamHTTPError
 from adapter.obs.interface import NEVER_RESEND, Interface
 from adapter.transport import Transport, UpstreamReply
 
@@ -51,7 +51,7 @@ class Caller:
     def call(self, interface: Interface, body: dict[str, Any], request_id: str, read: Callable[[bytes], T]) -> Answered[T]:
         """Send ``body`` to ``interface`` and read its 2xx answer; raise the gateway's errors."""
         begun = time.monotonic()
-        self.tokens.current(self.kind)  # log in or refresh first, outside the exchange's deadline
+        self._token_first()
         attempts = 1 + interface.retry.extra_attempts
         started = time.monotonic()
         for attempt in range(1, attempts + 1):
@@ -64,6 +64,17 @@ class Caller:
                     continue
                 raise _for_client(error, interface, started) from None
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _token_first(self) -> None:
+        """Log in or refresh before the exchange's clock starts.
+
+        A login that failed after sending took nothing: its error must not
+        carry the business interface's "may have been taken" warning.
+        """
+        try:
+            self.tokens.current(self.kind)
+        except MayHaveArrived as error:
+            raise error.warned(NO_REQUEST_SENT) from None
 
     def _may_retry(self, begun: float) -> bool:
         """Retry only if login and the first exchange took at most one total timeout.
