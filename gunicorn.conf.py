@@ -15,15 +15,50 @@ prometheus_client, and ``child_exit`` drops a dead worker's live gauges.
 import logging
 import math
 import os
+import warnings
 
 from dotenv import dotenv_values
 
-from adapter.config import load_settings
-from adapter.errors import ConfigError
-from web import logs, metrics_dir, redact
+OUTER_SETTINGS = ("GUNICORN_", "PROMETHEUS_MULTIPROC_DIR")
+
+
+def _adopt_env_file():
+    """Take GUNICORN_* and PROMETHEUS_MULTIPROC_DIR from CALLNOS_ENV_FILE too (the environment wins)."""
+    path = os.environ.get("CALLNOS_ENV_FILE")
+    if not path or not os.path.isfile(path):
+        return  # load_settings names a missing file
+    for name, value in dotenv_values(path).items():
+        if name.startswith(OUTER_SETTINGS) and value is not None:
+            os.environ.setdefault(name, value)
+
+
+def _patch_master_for_preload():
+    """With GUNICORN_PRELOAD=true the app is built here, in the master: patch for gevent first.
+
+    Locks, thread-locals and the deadline watchdog's condition made before the
+    patch would block a whole worker. Without preload the worker patches
+    itself right after the fork (gunicorn's gevent worker), before the app is
+    imported, and the master stays unpatched. gunicorn imported ``ssl`` for
+    its own server-side TLS (unused here) before this file runs, hence the
+    silenced warning; every client library is imported after the patch.
+    """
+    if os.environ.get("GUNICORN_PRELOAD", "").strip().lower() != "true":
+        return
+    from gevent import monkey
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", monkey.MonkeyPatchWarning)
+        monkey.patch_all()
+
+
+_adopt_env_file()
+_patch_master_for_preload()
+
+from adapter.config import load_settings  # noqa: E402 (after the patch: see above)
+from adapter.errors import ConfigError  # noqa: E402
+from web import logs, metrics_dir, redact  # noqa: E402
 
 LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
-OUTER_SETTINGS = ("GUNICORN_", metrics_dir.ENV)
 
 
 def _app_settings():
@@ -31,16 +66,6 @@ def _app_settings():
         return load_settings()
     except ConfigError as error:
         logs.fatal(error.one_line(), settings=sorted(error.problems))
-
-
-def _adopt_env_file():
-    """Take GUNICORN_* and PROMETHEUS_MULTIPROC_DIR from CALLNOS_ENV_FILE too (the environment wins)."""
-    path = os.environ.get("CALLNOS_ENV_FILE")
-    if not path:
-        return  # load_settings has checked that a named file exists
-    for name, value in dotenv_values(path).items():
-        if name.startswith(OUTER_SETTINGS) and value is not None:
-            os.environ.setdefault(name, value)
 
 
 def _int(name, default, minimum=1):
@@ -68,7 +93,6 @@ def _metrics_dir():
 
 
 _settings = _app_settings()
-_adopt_env_file()
 redact.remember(*logs.secrets_of(_settings))
 logging.captureWarnings(True)  # warnings in the master become JSON lines too
 # The longest request: a login, then a callnos exchange, each within CALLNOS_TOTAL_TIMEOUT.
@@ -76,8 +100,10 @@ _longest_request = math.ceil(2 * _settings.total_timeout)
 
 bind = (os.environ.get("GUNICORN_BIND") or "127.0.0.1:8080").split(",")
 workers = _int("GUNICORN_WORKERS", 2)
-worker_class = "gthread"
-threads = _int("GUNICORN_THREADS", 4)
+# gevent, one greenlet per connection, with CALLNOS_HEADER_TIMEOUT (server/worker.py):
+# idle, slow and never-reading clients cannot take the workers (CONTRACT 11).
+worker_class = "server.worker.GatewayWorker"
+worker_connections = _int("GUNICORN_WORKER_CONNECTIONS", 1000)
 timeout = _int("GUNICORN_TIMEOUT", _longest_request + 10, minimum=math.ceil(_settings.total_timeout) + 1)
 graceful_timeout = _int("GUNICORN_GRACEFUL_TIMEOUT", _longest_request + 5)
 # Above the common 60 s load balancer idle timeout, so the balancer closes first.
@@ -105,7 +131,7 @@ def on_starting(server):
     """Log the effective settings in one line (no secret: ``describe`` leaves them out)."""
     cfg = server.cfg
     effective = {name: cfg.settings[name].get() for name in (
-        "bind", "workers", "threads", "timeout", "graceful_timeout", "keepalive",
+        "bind", "workers", "worker_class", "worker_connections", "timeout", "graceful_timeout", "keepalive",
         "max_requests", "max_requests_jitter", "preload_app", "forwarded_allow_ips", "loglevel",
     )}
     settings = _settings.describe()  # no secret; passwords in URLs masked

@@ -53,6 +53,7 @@ class Settings:
     idempotency_url: str | None = None
     dead_letter_dir: str | None = "var/dead-letter"
     idempotency_ttl: int = 86400
+    header_timeout: float = 10.0
 
     def __post_init__(self) -> None:
         if self.total_timeout is None:
@@ -158,6 +159,7 @@ def _read_values(env: Env) -> dict[str, Any]:
         "idempotency_url": env.str("IDEMPOTENCY_URL", None),
         "dead_letter_dir": env.str("DEAD_LETTER_DIR", "var/dead-letter") or None,
         "idempotency_ttl": env.int("IDEMPOTENCY_TTL", 86400, validate=validate.Range(min=1)),
+        "header_timeout": env.float("HEADER_TIMEOUT", 10.0, validate=positive),
     }
 
 

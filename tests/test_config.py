@@ -40,6 +40,7 @@ def test_defaults_follow_the_contract(env):
     assert s.api_keys == ("k1", "k2")
     assert (s.sub_cc_no, s.vdn_id) == (None, None)
     assert s.idempotency_ttl == 86400
+    assert s.header_timeout == 10.0
 
 
 def test_secrets_never_show_in_repr_or_describe(env):
@@ -67,6 +68,8 @@ def test_secrets_never_show_in_repr_or_describe(env):
     ({"CALLNOS_TOTAL_TIMEOUT": "1"}, "CALLNOS_TOTAL_TIMEOUT"),
     ({"CALLNOS_ENV_FILE": "/no/such.env"}, "CALLNOS_ENV_FILE"),
     ({"CALLNOS_LOG_LEVEL": "LOUD"}, "CALLNOS_LOG_LEVEL"),
+    ({"CALLNOS_HEADER_TIMEOUT": "0"}, "CALLNOS_HEADER_TIMEOUT"),
+    ({"CALLNOS_HEADER_TIMEOUT": "soon"}, "CALLNOS_HEADER_TIMEOUT"),
 ])
 def test_a_bad_or_missing_setting_is_named_in_one_line(env, values, named):
     env(**values)

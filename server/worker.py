@@ -1,0 +1,111 @@
+"""The gunicorn worker class: gevent, with a deadline for request headers.
+
+Why gevent: gunicorn's gthread worker lends a thread to each connection while
+it reads the request, so 6 clients that sent half a request, or 200 idle
+connections, took all 8 threads and every other client waited (issue 14;
+docs/RELIABILITY.md, "Slow, idle and half-open clients"). Under gevent each
+connection is a greenlet: a stalled client stalls only itself, and a worker
+holds ``GUNICORN_WORKER_CONNECTIONS`` of them.
+
+Why a subclass: gunicorn's gevent worker gives every request ``keepalive``
+seconds (75) for its headers, and a client that sends a header line a second
+can keep that going. Here a connection must deliver complete request headers
+within ``CALLNOS_HEADER_TIMEOUT`` or it is closed: counted from the accept for
+the first request, and from the first byte of each later one, so that a
+kept-alive connection may still wait ``keepalive`` seconds between requests
+(a load balancer's pool does).
+
+gevent's monkey-patching happens in the worker right after the fork, before
+the app is imported (``GUNICORN_PRELOAD=true`` patches the master first:
+see gunicorn.conf.py).
+"""
+
+from __future__ import annotations
+
+import socket
+
+import gevent
+from gevent.socket import wait_read
+from gunicorn import util
+from gunicorn.workers.ggevent import GeventWorker
+
+from adapter.config import load_settings
+
+
+class _Connection:
+    """One client connection: its socket, and the parser's buffer once a request was served."""
+
+    __slots__ = ("sock", "unreader")
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+        self.unreader = None
+
+    def idle_between_requests(self) -> bool:
+        """A request was served and no byte of the next one has been read yet."""
+        return self.unreader is not None and not self.unreader.buf.getvalue()
+
+
+class HeaderDeadline:
+    """Bounds the reading of one request's headers (the block gunicorn runs ``next(parser)`` in).
+
+    A kept-alive connection first waits up to ``idle`` seconds for a byte, then
+    the headers get ``header`` seconds. When the headers are late the block is
+    left without a request, and gunicorn closes the connection.
+    """
+
+    def __init__(self, connection: _Connection | None, idle: float, header: float) -> None:
+        self._connection, self._idle, self._header = connection, idle, header
+        self._timeout: gevent.Timeout | None = None
+
+    def __enter__(self) -> HeaderDeadline:
+        if self._connection is not None and self._connection.idle_between_requests():
+            try:
+                wait_read(self._connection.sock.fileno(), timeout=self._idle)
+            except socket.timeout:
+                raise StopIteration("kept-alive connection idle for the keep-alive timeout") from None
+        self._timeout = gevent.Timeout.start_new(self._header)
+        return self
+
+    def __exit__(self, kind, error, traceback) -> bool:
+        self._timeout.close()
+        return error is self._timeout  # late headers: no request, the connection closes
+
+
+class GatewayWorker(GeventWorker):
+    """gunicorn's gevent worker with ``CALLNOS_HEADER_TIMEOUT`` (see the module docstring)."""
+
+    def init_process(self) -> None:
+        self.header_timeout = load_settings().header_timeout  # checked by the master already
+        self._connections: dict[gevent.Greenlet, _Connection] = {}
+        super().init_process()
+
+    def handle(self, listener, client, addr) -> None:
+        current = gevent.getcurrent()
+        self._connections[current] = _Connection(client)
+        try:
+            super().handle(listener, client, addr)
+        finally:
+            del self._connections[current]
+
+    def handle_request(self, listener_name, req, sock, addr):
+        """Serve one request; remember the parser's buffer for the next request's deadline.
+
+        When the answer closes the connection, close it as gthread does
+        (RFC 9112 section 9.6: FIN, then drain a little): a plain close with
+        an unread request body on the socket sends a reset, and the client
+        may lose the answer (a 413 for a body over the limit, say).
+        """
+        try:
+            return super().handle_request(listener_name, req, sock, addr)
+        except StopIteration:
+            util.close_graceful(sock)
+            raise
+        finally:
+            connection = self._connections.get(gevent.getcurrent())
+            if connection is not None:
+                connection.unreader = req.unreader
+
+    def timeout_ctx(self) -> HeaderDeadline:
+        connection = self._connections.get(gevent.getcurrent())
+        return HeaderDeadline(connection, self.cfg.keepalive, self.header_timeout)
