@@ -104,6 +104,9 @@ workers = _int("GUNICORN_WORKERS", 2)
 # idle, slow and never-reading clients cannot take the workers (CONTRACT 11).
 worker_class = "server.worker.GatewayWorker"
 worker_connections = _int("GUNICORN_WORKER_CONNECTIONS", 1000)
+# Requests the app works on at once per worker (after their body is read): the
+# same concurrency as gthread's threads had, for the upstream and the stores.
+threads = _int("GUNICORN_THREADS", 4)
 timeout = _int("GUNICORN_TIMEOUT", _longest_request + 10, minimum=math.ceil(_settings.total_timeout) + 1)
 graceful_timeout = _int("GUNICORN_GRACEFUL_TIMEOUT", _longest_request + 5)
 # Above the common 60 s load balancer idle timeout, so the balancer closes first.
@@ -131,7 +134,7 @@ def on_starting(server):
     """Log the effective settings in one line (no secret: ``describe`` leaves them out)."""
     cfg = server.cfg
     effective = {name: cfg.settings[name].get() for name in (
-        "bind", "workers", "worker_class", "worker_connections", "timeout", "graceful_timeout", "keepalive",
+        "bind", "workers", "worker_class", "worker_connections", "threads", "timeout", "graceful_timeout", "keepalive",
         "max_requests", "max_requests_jitter", "preload_app", "forwarded_allow_ips", "loglevel",
     )}
     settings = _settings.describe()  # no secret; passwords in URLs masked

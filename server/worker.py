@@ -15,6 +15,9 @@ the first request, and from the first byte of each later one, so that a
 kept-alive connection may still wait ``keepalive`` seconds between requests
 (a load balancer's pool does).
 
+What the app does per request still runs ``GUNICORN_THREADS`` at a time per
+worker, once the request's body has arrived (``server.admission``).
+
 gevent's monkey-patching happens in the worker right after the fork, before
 the app is imported (``GUNICORN_PRELOAD=true`` patches the master first:
 see gunicorn.conf.py).
@@ -25,11 +28,13 @@ from __future__ import annotations
 import socket
 
 import gevent
+from gevent.lock import BoundedSemaphore
 from gevent.socket import wait_read
 from gunicorn import util
 from gunicorn.workers.ggevent import GeventWorker
 
 from adapter.config import load_settings
+from server.admission import BodyFirst
 
 
 class _Connection:
@@ -76,9 +81,15 @@ class GatewayWorker(GeventWorker):
     """gunicorn's gevent worker with ``CALLNOS_HEADER_TIMEOUT`` (see the module docstring)."""
 
     def init_process(self) -> None:
-        self.header_timeout = load_settings().header_timeout  # checked by the master already
+        settings = load_settings()  # checked by the master already
+        self.header_timeout, self.max_body = settings.header_timeout, settings.max_body_bytes
         self._connections: dict[gevent.Greenlet, _Connection] = {}
         super().init_process()
+
+    def load_wsgi(self) -> None:
+        """The app behind ``BodyFirst``: ``GUNICORN_THREADS`` requests at once, each with its body read."""
+        super().load_wsgi()
+        self.wsgi = BodyFirst(self.wsgi, BoundedSemaphore(self.cfg.threads), self.max_body)
 
     def handle(self, listener, client, addr) -> None:
         current = gevent.getcurrent()

@@ -94,13 +94,14 @@ GUNICORN_COMMAND = "gunicorn -c gunicorn.conf.py wsgi:app"
 OUTER_SETTINGS = ("CALLNOS_", "GUNICORN_", "PROMETHEUS_MULTIPROC_DIR", "prometheus_multiproc_dir")
 
 
-def gunicorn_env(env: dict[str, str], port: int, workers: int = 2) -> dict[str, str]:
+def gunicorn_env(env: dict[str, str], port: int, workers: int = 2, threads: int = 4) -> dict[str, str]:
     """This process's environment without its gateway settings, plus ``env`` and a bind."""
     return {
         **{k: v for k, v in os.environ.items() if not k.startswith(OUTER_SETTINGS)},
         "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
         "GUNICORN_BIND": f"127.0.0.1:{port}",
         "GUNICORN_WORKERS": str(workers),
+        "GUNICORN_THREADS": str(threads),
         **env,
     }
 
@@ -116,12 +117,12 @@ def run_gunicorn(env: dict[str, str], timeout: float = 20) -> subprocess.Complet
 
 @contextlib.contextmanager
 def gunicorn_process(
-    tmp_path: Path, env: dict[str, str], workers: int = 2, command: str = GUNICORN_COMMAND,
+    tmp_path: Path, env: dict[str, str], workers: int = 2, threads: int = 4, command: str = GUNICORN_COMMAND,
 ) -> Iterator[Running]:
     """``command`` (run by bash, with the venv's bin first on PATH) on a free port with ``env`` added."""
     port = free_port()
     argv = ["bash", "-c", f"exec {command}"]
-    full_env = gunicorn_env(env, port, workers)
+    full_env = gunicorn_env(env, port, workers, threads)
     with _serving(argv, port, tmp_path / f"gunicorn-{port}.log", "/healthz", full_env) as running:
         yield running
 

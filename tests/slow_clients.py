@@ -165,7 +165,7 @@ class HostileClients:
             "Content-Type: application/json", f"Content-Length: {length}",
         ]
         if key:
-            lines.append(f"Idempotency-Key: {key}")
+            lines += [f"Idempotency-Key: {key}", f"X-Request-ID: {key}"]
         return ("\r\n".join(lines) + "\r\n\r\n").encode()
 
 

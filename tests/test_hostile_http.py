@@ -21,7 +21,7 @@ def gateway_url(tmp_path_factory):
     with simulator_process(tmp) as sim:
         env = {"CALLNOS_UPSTREAM_URL": sim.url, "CALLNOS_USERNAME": "demo", "CALLNOS_PASSWORD": "demo-password",
                "CALLNOS_API_KEYS": API_KEY, "CALLNOS_SUB_CC_NO": "1", "CALLNOS_VDN_ID": "1"}
-        with gunicorn_process(tmp, env, workers=1) as gateway:
+        with gunicorn_process(tmp, env, workers=1, threads=2) as gateway:
             yield gateway.url
 
 

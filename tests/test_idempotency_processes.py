@@ -41,7 +41,7 @@ def post(url: str, key: str, body: dict | None = None, timeout: float = 10) -> r
 
 def test_gunicorn_workers_share_the_sqlite_store(sim, tmp_path):
     db = tmp_path / "idempotency.sqlite3"
-    with gunicorn_process(tmp_path, gateway_env(sim, f"sqlite:///{db}"), workers=4) as gateway:
+    with gunicorn_process(tmp_path, gateway_env(sim, f"sqlite:///{db}"), workers=4, threads=2) as gateway:
         sim.push_faults("callnos", ["latency:400"])
         with ThreadPoolExecutor(max_workers=12) as pool:
             racing = list(pool.map(lambda _: post(gateway.url, "shared"), range(12)))
