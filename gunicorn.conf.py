@@ -6,6 +6,10 @@ start with one JSON line naming it and exit status 3. Their timeouts size the
 worker timeouts. Nothing here logs in, connects or starts a thread, so it is
 safe with and without ``preload_app``.
 
+Workers: gevent, one greenlet per connection (``server/worker.py``), so idle,
+slow and never-reading clients cannot starve the gateway (CONTRACT 11). The
+worker patches itself after the fork; the master only when it preloads the app.
+
 Logs: gunicorn's own lines go through the app's JSON formatter and secret
 filter (``logconfig_dict``); its access log is off (the app writes its own).
 Metrics: the multiprocess directory is prepared before any process imports

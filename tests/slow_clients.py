@@ -7,9 +7,9 @@ times them. A connection the server closes is opened again, so the load stays
 at its size for as long as it runs; the time the server took to close a
 connection that never finished its headers is recorded.
 
-    .venv/bin/python tests/slow_clients.py [--seconds 15]
+    .venv/bin/python tests/slow_clients.py [--seconds 15] [--config gunicorn.conf.py]
 
-starts a simulator and the production gunicorn, runs each load on its own and
+starts a simulator and gunicorn (the shipped config unless told otherwise), runs each load on its own and
 then all together, and prints the normal client's p50/p99 for each (the table
 in docs/RELIABILITY.md). Loopback only.
 """
@@ -24,6 +24,7 @@ import threading
 import time
 import urllib.parse
 from collections import Counter
+from pathlib import Path
 from dataclasses import dataclass, field
 
 import requests
@@ -210,10 +211,9 @@ def normal_client(url: str, api_key: str, requests_total: int, seconds: float, t
     return probe
 
 
-def _table(seconds: float) -> None:
-    """Start a simulator and the production gunicorn; print one row per load."""
+def _table(seconds: float, config: str) -> None:
+    """Start a simulator and gunicorn with ``config``; print one row per load."""
     import tempfile
-    from pathlib import Path
 
     from servers import gunicorn_process, simulator_process
 
@@ -224,11 +224,11 @@ def _table(seconds: float) -> None:
             env = {"CALLNOS_UPSTREAM_URL": sim.url, "CALLNOS_USERNAME": "demo", "CALLNOS_PASSWORD": "demo-password",
                    "CALLNOS_API_KEYS": api_key, "CALLNOS_SUB_CC_NO": "1", "CALLNOS_VDN_ID": "1",
                    "CALLNOS_IDEMPOTENCY_URL": f"sqlite:///{tmp_path / 'idem.sqlite3'}"}
-            with gunicorn_process(tmp_path, env) as gateway:
+            with gunicorn_process(tmp_path, env, command=f"gunicorn -c {config} wsgi:app") as gateway:
                 runs = [("none", {})] + [(kind, {kind: size}) for kind, size in SIZES.items()] + [("all", SIZES)]
                 for name, sizes in runs:
                     with HostileClients(gateway.url, api_key, sizes, key_prefix=f"cli-{name}") as hostile:
-                        probe = normal_client(gateway.url, api_key, 200, seconds)
+                        probe = normal_client(gateway.url, api_key, 10_000, seconds)
                     closes = sorted(hostile.report.header_close_seconds)
                     print(json.dumps({"load": name, **probe.row(), "opened": dict(hostile.report.opened),
                                       "header_close_s": round(closes[len(closes) // 2], 1) if closes else None}))
@@ -242,4 +242,6 @@ if __name__ == "__main__":
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=15.0, help="how long each load runs")
-    _table(parser.parse_args().seconds)
+    parser.add_argument("--config", default="gunicorn.conf.py", help="gunicorn config file (default: the shipped one)")
+    arguments = parser.parse_args()
+    _table(arguments.seconds, str(Path(arguments.config).resolve()))
