@@ -26,6 +26,8 @@ see gunicorn.conf.py).
 from __future__ import annotations
 
 import socket
+import time
+from collections.abc import Callable
 
 import gevent
 from gevent.lock import BoundedSemaphore
@@ -35,6 +37,8 @@ from gunicorn.workers.ggevent import GeventWorker
 
 from adapter.config import load_settings
 from server.admission import BodyFirst
+
+STOP_CHECK_SECONDS = 1.0  # how often a kept-alive connection's wait looks whether the worker stops
 
 
 class _Connection:
@@ -54,23 +58,34 @@ class _Connection:
 class HeaderDeadline:
     """Bounds the reading of one request's headers (the block gunicorn runs ``next(parser)`` in).
 
-    A kept-alive connection first waits up to ``idle`` seconds for a byte, then
-    the headers get ``header`` seconds. When the headers are late the block is
+    A kept-alive connection first waits up to ``idle`` seconds for a byte (less
+    once the worker stops: gthread, too, closes idle connections at a stop, and
+    a graceful stop would otherwise wait for them), then the headers get
+    ``header`` seconds. When the headers are late the block is
     left without a request, and gunicorn closes the connection.
     """
 
-    def __init__(self, connection: _Connection | None, idle: float, header: float) -> None:
-        self._connection, self._idle, self._header = connection, idle, header
+    def __init__(self, connection: _Connection | None, idle: float, header: float,
+                 alive: Callable[[], bool] = lambda: True) -> None:
+        self._connection, self._idle, self._header, self._alive = connection, idle, header, alive
         self._timeout: gevent.Timeout | None = None
 
     def __enter__(self) -> HeaderDeadline:
         if self._connection is not None and self._connection.idle_between_requests():
-            try:
-                wait_read(self._connection.sock.fileno(), timeout=self._idle)
-            except socket.timeout:
-                raise StopIteration("kept-alive connection idle for the keep-alive timeout") from None
+            self._wait_for_next_request()
         self._timeout = gevent.Timeout.start_new(self._header)
         return self
+
+    def _wait_for_next_request(self) -> None:
+        """Wait for a byte up to ``idle`` seconds; give up at once (within a second) when the worker stops."""
+        deadline = time.monotonic() + self._idle
+        while (left := deadline - time.monotonic()) > 0 and self._alive():
+            try:
+                wait_read(self._connection.sock.fileno(), timeout=min(left, STOP_CHECK_SECONDS))
+                return
+            except socket.timeout:
+                continue
+        raise StopIteration("kept-alive connection idle for the keep-alive timeout, or the worker stops")
 
     def __exit__(self, kind, error, traceback) -> bool:
         self._timeout.close()
@@ -119,4 +134,4 @@ class GatewayWorker(GeventWorker):
 
     def timeout_ctx(self) -> HeaderDeadline:
         connection = self._connections.get(gevent.getcurrent())
-        return HeaderDeadline(connection, self.cfg.keepalive, self.header_timeout)
+        return HeaderDeadline(connection, self.cfg.keepalive, self.header_timeout, lambda: self.alive)

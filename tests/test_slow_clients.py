@@ -51,7 +51,7 @@ def assert_served_normally(gateway, probe) -> None:
 
 def assert_normal_after(gateway) -> None:
     """Right after the clients go: fresh connections answered at once, no request left in flight."""
-    assert_served_normally(gateway, normal_client(gateway.url, API_KEY, 20, 10))
+    assert_served_normally(gateway, normal_client(gateway.url, API_KEY, 200, 10))
     assert requests.get(gateway.url + "/healthz", timeout=2).status_code == 200
     metrics = requests.get(gateway.url + "/metrics", timeout=2).text
     assert "\ncallnos_gateway_in_flight 1.0\n" in metrics  # the scrape itself
