@@ -9,6 +9,10 @@ settings and logs an error line naming it, so a typo causes no downtime.
 Their timeouts size the worker timeouts. Nothing here logs in, connects or starts a thread, so it is
 safe with and without ``preload_app``.
 
+Workers: gevent, one greenlet per connection (``server/worker.py``), so idle,
+slow and never-reading clients cannot starve the gateway (CONTRACT 11). The
+worker patches itself after the fork; the master only when it preloads the app.
+
 Logs: gunicorn's own lines go through the app's JSON formatter and secret
 filter (``logconfig_dict``); its access log is off (the app writes its own).
 Metrics: the multiprocess directory is prepared before any process imports
@@ -19,16 +23,51 @@ import logging
 import math
 import os
 import sys
+import warnings
 
 from dotenv import dotenv_values
 
-from adapter import handover
-from adapter.config import load_settings
-from adapter.errors import ConfigError
-from web import logs, metrics_dir, redact
+OUTER_SETTINGS = ("GUNICORN_", "PROMETHEUS_MULTIPROC_DIR")
+
+
+def _adopt_env_file():
+    """Take GUNICORN_* and PROMETHEUS_MULTIPROC_DIR from CALLNOS_ENV_FILE too (the environment wins)."""
+    path = os.environ.get("CALLNOS_ENV_FILE")
+    if not path or not os.path.isfile(path):
+        return  # load_settings names a missing file
+    for name, value in dotenv_values(path).items():
+        if name.startswith(OUTER_SETTINGS) and value is not None:
+            os.environ.setdefault(name, value)
+
+
+def _patch_master_for_preload():
+    """With GUNICORN_PRELOAD=true the app is built here, in the master: patch for gevent first.
+
+    Locks, thread-locals and the deadline watchdog's condition made before the
+    patch would block a whole worker. Without preload the worker patches
+    itself right after the fork (gunicorn's gevent worker), before the app is
+    imported, and the master stays unpatched. gunicorn imported ``ssl`` for
+    its own server-side TLS (unused here) before this file runs, hence the
+    silenced warning; every client library is imported after the patch.
+    """
+    if os.environ.get("GUNICORN_PRELOAD", "").strip().lower() != "true":
+        return
+    from gevent import monkey
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", monkey.MonkeyPatchWarning)
+        monkey.patch_all()
+
+
+_adopt_env_file()
+_patch_master_for_preload()
+
+from adapter import handover  # noqa: E402 (after the patch: see above)
+from adapter.config import load_settings  # noqa: E402
+from adapter.errors import ConfigError  # noqa: E402
+from web import logs, metrics_dir, redact  # noqa: E402
 
 LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
-OUTER_SETTINGS = ("GUNICORN_", metrics_dir.ENV)
 
 
 def _app_settings():
@@ -43,16 +82,6 @@ def _app_settings():
         return handover.kept()
     handover.keep(settings)
     return settings
-
-
-def _adopt_env_file():
-    """Take GUNICORN_* and PROMETHEUS_MULTIPROC_DIR from CALLNOS_ENV_FILE too (the environment wins)."""
-    path = os.environ.get("CALLNOS_ENV_FILE")
-    if not path:
-        return  # load_settings has checked that a named file exists
-    for name, value in dotenv_values(path).items():
-        if name.startswith(OUTER_SETTINGS) and value is not None:
-            os.environ.setdefault(name, value)
 
 
 def _int(name, default, minimum=1):
@@ -80,7 +109,6 @@ def _metrics_dir():
 
 
 _settings = _app_settings()
-_adopt_env_file()
 redact.remember(*logs.secrets_of(_settings))
 logging.captureWarnings(True)  # warnings in the master become JSON lines too
 # The longest request: a login, then a callnos exchange, each within CALLNOS_TOTAL_TIMEOUT.
@@ -88,7 +116,12 @@ _longest_request = math.ceil(2 * _settings.total_timeout)
 
 bind = (os.environ.get("GUNICORN_BIND") or "127.0.0.1:8080").split(",")
 workers = _int("GUNICORN_WORKERS", 2)
-worker_class = "gthread"
+# gevent, one greenlet per connection, with CALLNOS_HEADER_TIMEOUT (server/worker.py):
+# idle, slow and never-reading clients cannot take the workers (CONTRACT 11).
+worker_class = "server.worker.GatewayWorker"
+worker_connections = _int("GUNICORN_WORKER_CONNECTIONS", 1000)
+# Requests the app works on at once per worker (after their body is read): the
+# same concurrency as gthread's threads had, for the upstream and the stores.
 threads = _int("GUNICORN_THREADS", 4)
 timeout = _int("GUNICORN_TIMEOUT", _longest_request + 10, minimum=math.ceil(_settings.total_timeout) + 1)
 graceful_timeout = _int("GUNICORN_GRACEFUL_TIMEOUT", _longest_request + 5)
@@ -117,7 +150,7 @@ def on_starting(server):
     """Log the effective settings in one line (no secret: ``describe`` leaves them out)."""
     cfg = server.cfg
     effective = {name: cfg.settings[name].get() for name in (
-        "bind", "workers", "threads", "timeout", "graceful_timeout", "keepalive",
+        "bind", "workers", "worker_class", "worker_connections", "threads", "timeout", "graceful_timeout", "keepalive",
         "max_requests", "max_requests_jitter", "preload_app", "forwarded_allow_ips", "loglevel",
     )}
     settings = _settings.describe()  # no secret; passwords in URLs masked

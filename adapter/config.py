@@ -70,6 +70,7 @@ class Settings:
     time_zone: str = "UTC"
     token_store: str | None = None  # None: the default SQLite file (adapter.token_store.DEFAULT_URL)
     ready_timeout: float = 2.0
+    header_timeout: float = 10.0
 
     def __post_init__(self) -> None:
         if self.total_timeout is None:
@@ -238,6 +239,7 @@ def _read_values(env: Env) -> dict[str, Any]:
         "time_zone": env.str("TIME_ZONE", "UTC"),
         "token_store": env.str("TOKEN_STORE", None) or None,
         "ready_timeout": env.float("READY_TIMEOUT", 2.0, validate=positive),
+        "header_timeout": env.float("HEADER_TIMEOUT", 10.0, validate=positive),
     }
 
 

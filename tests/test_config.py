@@ -41,6 +41,7 @@ def test_defaults_follow_the_contract(env):
     assert (s.sub_cc_no, s.vdn_id) == (None, None)
     assert s.idempotency_ttl == 86400
     assert (s.token_store, s.ready_timeout) == (None, 2.0)  # None: sqlite:///var/token-store.sqlite3
+    assert s.header_timeout == 10.0
 
 
 def test_secrets_never_show_in_repr_or_describe(env):
@@ -78,6 +79,8 @@ def test_secrets_never_show_in_repr_or_describe(env):
     ({"CALLNOS_TOKEN_STORE": "postgres://db"}, "CALLNOS_TOKEN_STORE"),
     ({"CALLNOS_TOKEN_STORE": "sqlite:///"}, "CALLNOS_TOKEN_STORE"),
     ({"CALLNOS_READY_TIMEOUT": "0"}, "CALLNOS_READY_TIMEOUT"),
+    ({"CALLNOS_HEADER_TIMEOUT": "0"}, "CALLNOS_HEADER_TIMEOUT"),
+    ({"CALLNOS_HEADER_TIMEOUT": "soon"}, "CALLNOS_HEADER_TIMEOUT"),
 ])
 def test_a_bad_or_missing_setting_is_named_in_one_line(env, values, named):
     env(**values)
