@@ -27,14 +27,17 @@ from __future__ import annotations
 
 import socket
 import time
+import warnings
 from collections.abc import Callable
 
 import gevent
 from gevent.lock import BoundedSemaphore
+from gevent.monkey import MonkeyPatchWarning
 from gevent.socket import wait_read
 from gunicorn import util
 from gunicorn.workers.ggevent import GeventWorker
 
+from adapter import handover
 from adapter.config import load_settings
 from server.admission import BodyFirst
 
@@ -96,10 +99,20 @@ class GatewayWorker(GeventWorker):
     """gunicorn's gevent worker with ``CALLNOS_HEADER_TIMEOUT`` (see the module docstring)."""
 
     def init_process(self) -> None:
-        settings = load_settings()  # checked by the master already
+        settings = handover.kept() or load_settings()  # the master's checked copy (a bad file at HUP is not re-read)
         self.header_timeout, self.max_body = settings.header_timeout, settings.max_body_bytes
         self._connections: dict[gevent.Greenlet, _Connection] = {}
         super().init_process()
+
+    def patch(self) -> None:
+        """Patch as gevent's worker does, without a warning line per boot.
+
+        gunicorn imported ``ssl`` for its own server-side TLS (unused here)
+        before the worker patches; every client library is imported after.
+        """
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", MonkeyPatchWarning)
+            super().patch()
 
     def load_wsgi(self) -> None:
         """The app behind ``BodyFirst``: ``GUNICORN_THREADS`` requests at once, each with its body read."""

@@ -124,7 +124,27 @@ def test_a_recycled_worker_does_not_read_a_file_nobody_hupped(sim, tmp_path):
         write_atomically(clients, "this is [[ not a clients file")
         assert [status(gateway, OLD_KEY) for _ in range(8)] == [200] * 8
         assert gateway.process.poll() is None
-        assert not first & set(worker_pids(gateway.process.pid))  # the workers were recycled meanwhile
+        assert wait_until(lambda: first - set(worker_pids(gateway.process.pid)))  # a worker was recycled meanwhile
+        fresh = set(worker_pids(gateway.process.pid)) - first
+        # Whichever worker accepts first answers (gevent), so ask until a recycled one has answered.
+        answers = []
+        while len(answers) < 200 and not _answered_by(gateway, fresh):
+            answers.append(status(gateway, OLD_KEY))
+        assert _answered_by(gateway, fresh) and set(answers) <= {200}  # it kept the clients the master read
+
+
+def _answered_by(gateway, pids: set[int]) -> bool:
+    return any(line.get("logger") == "callnos.access" and line.get("pid") in pids for line in json_lines(gateway.log()))
+
+
+def wait_until(condition, seconds: float = 15.0) -> bool:
+    """Poll ``condition``: a gevent worker past max_requests drains for up to a second before it exits."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
 
 
 def test_scopes_hold_under_gunicorn_and_nothing_reaches_the_upstream(sim, tmp_path):

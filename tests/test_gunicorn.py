@@ -170,6 +170,11 @@ def test_every_line_of_the_log_is_json_and_none_holds_a_secret(gateway, traffic,
         assert secret not in text
 
 
+def test_a_normal_start_logs_no_warning(gateway, traffic):
+    """A warning at every worker boot (gevent's monkey-patch notice) would train ops to ignore warnings."""
+    assert [line["message"][:120] for line in json_lines(gateway.log()) if line["level"] == "WARNING"] == []
+
+
 def test_the_api_document_and_docs_are_served(gateway):
     document = requests.get(gateway.url + "/openapi.json", timeout=5).json()
     validate(document)
