@@ -90,7 +90,8 @@ def normalise_answer(body: bytes, plan: RecordPlan | None = RECORD_PLAN) -> Norm
     """
     result_data = successful_result_data(decode_json(body))
     raw_records, version = fold_shape(result_data)
-    normalised = [_normalise(raw, plan) for raw in raw_records]
+    rows = plan.read_all(raw_records) if plan is not None else [None] * len(raw_records)
+    normalised = [_normalise(raw, values) for raw, values in zip(raw_records, rows)]
     if version is None and normalised:
         version = normalised[0][1]
     return NormalisedBatch(version, [record for record, _ in normalised])
@@ -158,16 +159,20 @@ def _text_or_none(value: Any) -> str | None:
 
 def normalise_record(raw: Any) -> dict[str, Any]:
     """Normalise one record; what cannot be read is null and named in ``warnings``."""
-    return _normalise(raw, RECORD_PLAN)[0]
+    values = RECORD_PLAN.read_all([raw])[0] if RECORD_PLAN is not None else None
+    return _normalise(raw, values)[0]
 
 
-def _normalise(raw: Any, plan: RecordPlan | None) -> tuple[dict[str, Any], str | None]:
-    """Return the normalised record and the upstream's per-record ``version``."""
+def _normalise(raw: Any, values: list[Any] | None) -> tuple[dict[str, Any], str | None]:
+    """Return the normalised record and the upstream's per-record ``version``.
+
+    ``values``: the plan's reading of the record, or None if it is not plain
+    (or there is no plan): the schema reads it then.
+    """
     if not isinstance(raw, dict):
         record = empty_record()
         record["warnings"] = [f"record is not an object but {json_kind(raw)}; its value was {_excerpt(raw)}"]
         return record, None
-    values = plan.read(raw) if plan is not None else None
     if values is None:  # not plain: marshmallow reads it and says what it could not
         return _with_schema(raw)
     record = dict(zip(OUTPUT_FIELDS, values))  # the plan puts them first, in this order
