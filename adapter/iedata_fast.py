@@ -31,12 +31,12 @@ _SEP = "\\"  # joins the IE parts; refused inside them, so it cannot be mistaken
 # Applied in this order, each fragment free of the separators replaced after it.
 _TO_JSON = ((iedata.PAIR_SEP, '","'), (iedata.NAME_SEP, '":{"'), (iedata.VALUE_SEP, '":"'),
             (iedata.ELEMENT_SEP, '"},"'), (_SEP, '"}},{"'))
-_CALLER_MARK = iedata.CALLER_ELEMENT + iedata.NAME_SEP
+_CALLER, _CALLER_KEY = iedata.CALLER_ELEMENT, iedata.CALLER_KEY
+_CALLER_MARK = _CALLER + iedata.NAME_SEP
 _MARK_END = len(iedata.SIP_MARK)
 
 
-class _Unusual(Exception):
-    """Something the full parser would warn about, or read in a way this reader does not."""
+_ODD = object()  # a callerno element the full parser would warn about
 
 
 def parse_ie_data(raw: str) -> IeData:
@@ -47,15 +47,16 @@ def parse_ie_data(raw: str) -> IeData:
 def parse_many(texts: list[str]) -> list[IeData]:
     """``[adapter.iedata.parse_ie_data(text) for text in texts]``, faster when they are well formed."""
     results: list[IeData | None] = [None] * len(texts)
-    batch: list[tuple[int, str, str, int, list[SipHeader]]] = []  # index, raw, IE part, end of IE part, headers
+    batch: list[tuple[int, str, str, list[SipHeader]]] = []  # index, raw, IE part, SIP headers
+    sip_memo: dict[str, tuple[tuple[str, str], ...] | None] = {}
     for index, raw in enumerate(texts):
-        split = _split(raw)
+        split = _split(raw, sip_memo)
         if split is None:
             results[index] = iedata.parse_ie_data(raw)
-        elif not split[0]:
-            results[index] = _result(raw, {}, None, split[2])
-        else:
+        elif split[0]:
             batch.append((index, raw, *split))
+        else:
+            results[index] = _result(raw, {}, None, split[1])
     _read_batch(batch, results)
     return results  # type: ignore[return-value]  # every index is filled
 
@@ -70,27 +71,30 @@ def _read_batch(batch: list, results: list, retry: bool = True) -> None:
     """
     if not batch:
         return
-    read = _elements_of([ie for _, _, ie, _, _ in batch])
+    read = _elements_of([ie for _, _, ie, _ in batch])
     if read is None:
-        if not retry:
-            for index, raw, *_ in batch:
-                results[index] = iedata.parse_ie_data(raw)
-            return
-        kept = [one for one in batch if _counts_agree(one[2])]
-        for index, raw, ie, *_ in batch:
-            if not _counts_agree(ie):
+        kept = [one for one in batch if retry and _counts_agree(one[2])]
+        for index, raw, ie, _ in batch:
+            if not (retry and _counts_agree(ie)):
                 results[index] = iedata.parse_ie_data(raw)
         _read_batch(kept, results, retry=False)
         return
-    elements, proven = read
-    for (index, raw, ie, ie_end, headers), found in zip(batch, elements):
-        caller = None
-        if proven or _alone_plain(ie, found):
-            if raw.find(_CALLER_MARK, 0, ie_end) < 0 and raw.lower().find(_CALLER_MARK, 0, ie_end) < 0:
-                results[index] = _result(raw, found, None, headers)
-                continue
-            caller = _caller(raw, ie_end, found)
-        results[index] = iedata.parse_ie_data(raw) if caller is None else _result(raw, found, caller, headers)
+    elements, proven, caller_marks = read
+    callers = [_pop_caller(found) for found in elements]
+    trusted = proven and caller_marks == len(callers) - callers.count(None)
+    for (index, raw, ie, headers), found, caller in zip(batch, elements, callers):
+        if caller is _ODD or not (trusted or _alone_plain(ie, found, caller is not None)):
+            results[index] = iedata.parse_ie_data(raw)
+        else:
+            results[index] = _result(raw, found, caller, headers)
+
+
+def _pop_caller(elements: dict[str, dict[str, str]]) -> object:
+    """Take a ``callerno`` element out of elements: its number, None if there is none, or _ODD."""
+    pairs = elements.pop(_CALLER, None)
+    if pairs is None:
+        return None
+    return (pairs.get(_CALLER_KEY) if len(pairs) == 1 else None) or _ODD
 
 
 def _counts_agree(ie: str) -> bool:
@@ -99,10 +103,11 @@ def _counts_agree(ie: str) -> bool:
     return ie.count(iedata.NAME_SEP) == elements and ie.count(iedata.VALUE_SEP) == ie.count(iedata.PAIR_SEP) + elements
 
 
-def _alone_plain(ie: str, elements: dict[str, dict[str, str]]) -> bool:
-    """One IE part of a join that was JSON but not proven: no name or key repeated or empty."""
-    return (len(elements) == ie.count(iedata.ELEMENT_SEP) + 1
-            and sum(map(len, elements.values())) == ie.count(iedata.VALUE_SEP)
+def _alone_plain(ie: str, elements: dict[str, dict[str, str]], has_caller: bool) -> bool:
+    """One IE part of a join that was JSON but not proven: no name or key repeated or empty, one plain callerno."""
+    return (len(elements) + has_caller == ie.count(iedata.ELEMENT_SEP) + 1
+            and sum(map(len, elements.values())) + has_caller == ie.count(iedata.VALUE_SEP)
+            and ie.lower().count(_CALLER_MARK) == has_caller
             and not (ie.startswith(iedata.NAME_SEP) or ";:" in ie or ":=" in ie or ",=" in ie))
 
 
@@ -110,25 +115,36 @@ def _result(raw: str, elements: dict, caller: str | None, headers: list[SipHeade
     return {"elements": elements, "caller_number": caller, "sip_headers": headers, "raw": raw, "warnings": []}
 
 
-def _split(raw: str) -> tuple[str, int, list[SipHeader]] | None:
-    """(IE part without its closing ';', where it ends in raw, SIP headers), or None if not plain."""
+def _split(raw: str, sip_memo: dict) -> tuple[str, list[SipHeader]] | None:
+    """(IE part without its closing ';', SIP headers), or None if the string is not plain.
+
+    ``sip_memo`` keeps each SIP part's headers as (name, value) pairs for the
+    rest of the batch (calls of one task tend to share them); every string
+    still gets dicts of its own.
+    """
     if not raw.isascii():  # full-width separators, non-ASCII spaces: the full parser's job
         return None
     start = raw.lower().find(iedata.SIP_MARK)
     if start < 0:
-        return None if " " in raw else (raw, len(raw), [])
+        return None if " " in raw else (raw, [])
     end = start + _MARK_END
     if raw[end:end + 1] != iedata.NAME_SEP:
         return None  # spaces before the colon, or "sipdatahead" inside a value: let the full parser judge
     ie = raw[:start]
     if ie and (ie[-1] != iedata.ELEMENT_SEP or " " in ie):
         return None  # the marker inside an element, or spaces to strip
-    headers = _sip_headers(raw[end + 1:])
-    return None if headers is None else (ie[:-1], start, headers)
+    sip = raw[end + 1:]
+    pairs = sip_memo.get(sip, _ODD)
+    if pairs is _ODD:
+        pairs = sip_memo[sip] = _sip_headers(sip)
+    if pairs is None:
+        return None
+    return ie[:-1], [{"name": name, "value": value} for name, value in pairs]
 
 
-def _elements_of(parts: list[str]) -> tuple[list[dict[str, dict[str, str]]], bool] | None:
-    """The elements of each IE part (callerno still in), read in one go, and whether the join proved itself.
+def _elements_of(parts: list[str]) -> tuple[list[dict[str, dict[str, str]]], bool, int] | None:
+    """The elements of each IE part (callerno still in), read in one go, whether the join proved itself,
+    and how many ``callerno:`` (any case) it holds.
 
     None when the join is not JSON with one object per part and one ':' per
     element; then what was read may not line up with the parts at all.
@@ -149,23 +165,16 @@ def _elements_of(parts: list[str]) -> tuple[list[dict[str, dict[str, str]]], boo
     if len(found) != count:
         return None
     # '"":' is an empty name or key; a round trip that differs, a repeated one folded away.
-    return found, '"":' not in text and orjson.dumps(found) == text.encode()
+    proven = '"":' not in text and orjson.dumps(found) == text.encode()
+    return found, proven, joined.lower().count(_CALLER_MARK)
 
 
-def _caller(raw: str, ie_end: int, elements: dict) -> str | None:
-    """The number of the one ``callerno:callernumber=N`` element (taken out of elements), or None."""
-    pairs = elements.pop(iedata.CALLER_ELEMENT, None)
-    if pairs is None or len(pairs) != 1 or raw.lower().count(_CALLER_MARK, 0, ie_end) != 1:
-        return None
-    return pairs.get(iedata.CALLER_KEY) or None
-
-
-def _sip_headers(text: str) -> list[SipHeader] | None:
-    """The SIP headers up to the end mark; None if the full parser would warn about them."""
+def _sip_headers(text: str) -> tuple[tuple[str, str], ...] | None:
+    """The SIP headers up to the end mark as (name, value); None if the full parser would warn about them."""
     body, end, rest = text.partition(iedata.SIP_END)
     if not end or (rest and not rest.isspace()):
         return None
-    headers: list[SipHeader] = []
+    headers = []
     for item in body.split(iedata.SIP_HEADER_SEP):
         name, colon, value = item.partition(iedata.SIP_NAME_SEP)
         name = name.strip()
@@ -175,5 +184,5 @@ def _sip_headers(text: str) -> list[SipHeader] | None:
             continue  # an empty header: skipped without a word
         if not name:
             return None
-        headers.append({"name": name, "value": value.strip()})
-    return headers
+        headers.append((name, value.strip()))
+    return tuple(headers)

@@ -60,6 +60,9 @@ def plain_text(value: Any) -> str:
     raise NotPlain
 
 
+plain_text.keeps_str = True  # a str comes back as it is: the record plan skips the call for one
+
+
 def plain_numbers(value: Any) -> list[str]:
     """A list of strings or numbers as strings, or a lone one as a one-item list."""
     if type(value) is list:
