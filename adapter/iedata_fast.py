@@ -73,17 +73,20 @@ def _read_batch(batch: list, results: list, retry: bool = True) -> None:
         return
     read = _elements_of([ie for _, _, ie, _ in batch])
     if read is None:
-        kept = [one for one in batch if retry and _counts_agree(one[2])]
-        for index, raw, ie, _ in batch:
-            if not (retry and _counts_agree(ie)):
+        agree = [retry and _counts_agree(ie) for _, _, ie, _ in batch]
+        for (index, raw, _, _), kept in zip(batch, agree):
+            if not kept:
                 results[index] = iedata.parse_ie_data(raw)
-        _read_batch(kept, results, retry=False)
+        _read_batch([one for one, kept in zip(batch, agree) if kept], results, retry=False)
         return
     elements, proven, caller_marks = read
     callers = [_pop_caller(found) for found in elements]
-    trusted = proven and caller_marks == len(callers) - callers.count(None)
+    if proven and caller_marks == len(callers) - callers.count(None):
+        check = None  # the join proved every string
+    else:
+        check = _caller_plain if proven else _alone_plain
     for (index, raw, ie, headers), found, caller in zip(batch, elements, callers):
-        if caller is _ODD or not (trusted or _alone_plain(ie, found, caller is not None)):
+        if caller is _ODD or (check is not None and not check(ie, found, caller is not None)):
             results[index] = iedata.parse_ie_data(raw)
         else:
             results[index] = _result(raw, found, caller, headers)
@@ -103,11 +106,16 @@ def _counts_agree(ie: str) -> bool:
     return ie.count(iedata.NAME_SEP) == elements and ie.count(iedata.VALUE_SEP) == ie.count(iedata.PAIR_SEP) + elements
 
 
+def _caller_plain(ie: str, elements: dict[str, dict[str, str]], has_caller: bool) -> bool:
+    """One IE part of a proven join whose ``callerno:`` count did not add up: it holds only the one taken out."""
+    return ie.lower().count(_CALLER_MARK) == has_caller
+
+
 def _alone_plain(ie: str, elements: dict[str, dict[str, str]], has_caller: bool) -> bool:
     """One IE part of a join that was JSON but not proven: no name or key repeated or empty, one plain callerno."""
     return (len(elements) + has_caller == ie.count(iedata.ELEMENT_SEP) + 1
             and sum(map(len, elements.values())) + has_caller == ie.count(iedata.VALUE_SEP)
-            and ie.lower().count(_CALLER_MARK) == has_caller
+            and _caller_plain(ie, elements, has_caller)
             and not (ie.startswith(iedata.NAME_SEP) or ";:" in ie or ":=" in ie or ",=" in ie))
 
 
