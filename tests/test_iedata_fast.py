@@ -39,10 +39,25 @@ def test_the_case_file_one_by_one_and_as_one_batch():
         same_as_reference([text])
 
 
-def test_realistic_batch_takes_the_joined_path():
+def full_parser_calls(monkeypatch, texts: list[str]) -> list[str]:
+    """The strings ``parse_many`` hands to the full parser."""
+    handed = []
+    monkeypatch.setattr(iedata_fast.iedata, "parse_ie_data", lambda raw: handed.append(raw) or parse_ie_data(raw))
+    iedata_fast.parse_many(texts)
+    return handed
+
+
+def test_a_realistic_batch_never_needs_the_full_parser(monkeypatch):
     texts = [realistic_ie_data(index) for index in range(200)]
-    assert iedata_fast._elements_of([iedata_fast._split(text)[0] for text in texts])[1] is True
+    assert full_parser_calls(monkeypatch, texts) == []
+    monkeypatch.undo()
     same_as_reference(texts)
+
+
+def test_only_the_odd_strings_of_a_batch_go_to_the_full_parser(monkeypatch):
+    texts = [realistic_ie_data(index) for index in range(20)]
+    odd = ["RedInfo:a=1;RedInfo:a=2", "CallerNo:callernumber=1", "RedInfo :a=1", "A;B:k=v"]
+    assert sorted(full_parser_calls(monkeypatch, [*texts[:5], *odd, *texts[5:]])) == sorted(odd)
 
 
 def test_one_odd_string_among_well_formed_ones():
