@@ -80,7 +80,9 @@ def _read_batch(batch: list, results: list, retry: bool = True) -> None:
         _read_batch([one for one, kept in zip(batch, agree) if kept], results, retry=False)
         return
     elements, proven, caller_marks = read
-    callers = [_pop_caller(found) for found in elements]
+    taken = [found.pop(_CALLER, None) for found in elements]  # callerno is not an element of the result
+    callers = [None if pairs is None else (pairs.get(_CALLER_KEY) if len(pairs) == 1 else None) or _ODD
+               for pairs in taken]
     if proven and caller_marks == len(callers) - callers.count(None):
         check = None  # the join proved every string
     else:
@@ -89,15 +91,8 @@ def _read_batch(batch: list, results: list, retry: bool = True) -> None:
         if caller is _ODD or (check is not None and not check(ie, found, caller is not None)):
             results[index] = iedata.parse_ie_data(raw)
         else:
-            results[index] = _result(raw, found, caller, headers)
-
-
-def _pop_caller(elements: dict[str, dict[str, str]]) -> object:
-    """Take a ``callerno`` element out of elements: its number, None if there is none, or _ODD."""
-    pairs = elements.pop(_CALLER, None)
-    if pairs is None:
-        return None
-    return (pairs.get(_CALLER_KEY) if len(pairs) == 1 else None) or _ODD
+            results[index] = {"elements": found, "caller_number": caller, "sip_headers": headers, "raw": raw,
+                              "warnings": []}
 
 
 def _counts_agree(ie: str) -> bool:

@@ -21,11 +21,12 @@ from __future__ import annotations
 import json
 import statistics
 import tempfile
+import timeit
 from pathlib import Path
 
 from bench import client
 from bench.client import Call
-from bench.procs import peak_rss_mb, serving, started_with
+from bench.procs import cpu_seconds, peak_rss_mb, serving, started_with
 from bench.records import MIXES, TASK_OF_MIX, answer_body
 from bench.timing import interleaved_medians
 from schemas.response import render_batch
@@ -77,8 +78,9 @@ def run(rounds: int = 3) -> dict:
                 _gunicorn(tmp, "bench.bare:app", up.url) as bare, _gunicorn(tmp, "wsgi:app", up.url) as gateway:
             urls = {"upstream": up.url, "bare": bare.url, "gateway": gateway.url}
             _check(urls)
-            latency = {mix: {size: _latency(calls(urls, mix, size), size, rounds) for size in SIZES}
-                       for mix in MIXES}
+            pids = {"upstream": [up.process.pid], "bare": _tree(bare), "gateway": _tree(gateway)}
+            latency = {mix: {size: _latency(calls(urls, mix, size), pids, size, answer_body(mix, size), rounds)
+                             for size in SIZES} for mix in MIXES}
             throughput = {mix: _throughput(calls(urls, mix, THROUGHPUT_BATCH), rounds) for mix in MIXES}
             rss = {name: [peak_rss_mb(pid) for pid in worker_pids(server.process.pid)]
                    for name, server in (("bare", bare), ("gateway", gateway))}
@@ -112,15 +114,35 @@ def _check(urls: dict[str, str]) -> None:
                     raise RuntimeError(f"{name} answered {status} to a {mix} batch of {size}")
 
 
-def _latency(targets: dict[str, Call], size: int, rounds: int) -> dict:
-    """p50 and p99 (ms) of each target on one connection, the targets taking turns each round."""
+def _tree(server) -> list[int]:
+    return [server.process.pid, *worker_pids(server.process.pid)]
+
+
+def _latency(targets: dict[str, Call], pids: dict[str, list[int]], size: int, upstream_body: bytes,
+             rounds: int) -> dict:
+    """p50 and p99 (ms) and server CPU per request of each target on one connection, the targets taking
+    turns each round; and between them, in this process, the stdlib JSON round trip of the upstream's
+    bytes, so that it meets the same load as the servers."""
     per_round = max(10, LATENCY_REQUESTS[size] // rounds)
     found: dict[str, list[float]] = {name: [] for name in TARGETS}
+    cpu = dict.fromkeys(TARGETS, 0.0)
+    json_ms = []
     for _ in range(rounds):
         for name in TARGETS:
+            before = cpu_seconds(pids[name])
             found[name] += client.latencies_ms(targets[name], per_round, warm_up=10)
-    return {name: {"p50_ms": statistics.median(values), "p99_ms": _percentile(values, 0.99),
-                   "requests": len(values)} for name, values in found.items()}
+            cpu[name] += cpu_seconds(pids[name]) - before
+            json_ms.append(_json_round_trip_ms(upstream_body))
+    figures = {name: {"p50_ms": statistics.median(values), "p99_ms": _percentile(values, 0.99),
+                      "cpu_ms_per_request": cpu[name] * 1e3 / (len(values) + 10 * rounds),
+                      "requests": len(values)} for name, values in found.items()}
+    return {**figures, "json_round_trip_ms": statistics.median(json_ms)}
+
+
+def _json_round_trip_ms(body: bytes) -> float:
+    """ms of ``json.dumps(json.loads(body)).encode()``: the best of a few, timed on the wall clock."""
+    number = 50 if len(body) < 100_000 else 5
+    return min(timeit.repeat(lambda: json.dumps(json.loads(body)).encode(), number=number, repeat=3)) / number * 1e3
 
 
 def _percentile(values: list[float], share: float) -> float:

@@ -109,7 +109,8 @@ def profile_worker(seconds: int, mix: str = "realistic", size: int = 100) -> Non
                 if raw.stat().st_size > 1000:
                     break
             load.join()
-    _print_parts(summarise(raw.read_text()))
+            samples = raw.read_text()
+    _print_parts(summarise(samples))
 
 
 def _print_parts(parts: Counter) -> None:
@@ -124,11 +125,13 @@ def main() -> None:
     parser.add_argument("what", choices=("normalise", "worker"))
     parser.add_argument("--top", type=int, default=20, help="normalise: functions to list")
     parser.add_argument("--seconds", type=int, default=8, help="worker: seconds to sample")
+    parser.add_argument("--records", type=int, default=100, help="worker: records per batch")
+    parser.add_argument("--mix", choices=("realistic", "mix"), default="realistic", help="worker: records")
     args = parser.parse_args()
     if args.what == "normalise":
         profile_normalisation(args.top)
     else:
-        profile_worker(args.seconds)
+        profile_worker(args.seconds, args.mix, args.records)
 
 
 if __name__ == "__main__":

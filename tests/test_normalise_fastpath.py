@@ -56,6 +56,14 @@ def test_the_schema_gets_a_plan_covering_every_field_output_fields_first():
     assert upstream.RECORD_PLAN.names[:len(upstream.OUTPUT_FIELDS)] == upstream.OUTPUT_FIELDS
 
 
+def test_a_plain_record_has_the_output_fields_in_order_then_warnings():
+    values = upstream.RECORD_PLAN.read({"serviceId": "t", "uniqueId": "c", "phoneNumber": "1", "callerNumber": "2",
+                                         "callData": "d", "ieData": "A:k=v"})
+    record = upstream._plain_record(values)
+    assert list(record) == [*upstream.OUTPUT_FIELDS, "warnings"]
+    assert [record[name] for name in upstream.OUTPUT_FIELDS] == values[:len(upstream.OUTPUT_FIELDS)]
+
+
 class ExtraHook(upstream.UpstreamRecordSchema):
     @pre_load
     def strip(self, data, **kwargs):
