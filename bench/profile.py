@@ -27,7 +27,7 @@ from tests.servers import free_port, worker_pids
 
 # (part, path fragments of its frames), innermost recognised frame wins
 PARTS = (
-    ("ieData parser", ("adapter/iedata.py",)),
+    ("ieData parser", ("adapter/iedata.py", "adapter/iedata_fast.py")),
     ("normalisation (records, orjson)", ("schemas/upstream.py", "schemas/record_plan.py", "schemas/fields.py",
                                          "schemas/response.py")),
     ("upstream HTTP client (requests)", ("requests/", "urllib3/", "http/client.py", "adapter/", "socket.py")),
@@ -110,14 +110,28 @@ def profile_worker(seconds: int, mix: str = "realistic", size: int = 100) -> Non
                     break
             load.join()
             samples = raw.read_text()
-    _print_parts(summarise(samples))
+    _print_parts(summarise(samples), innermost(samples))
 
 
-def _print_parts(parts: Counter) -> None:
+def innermost(raw: str) -> Counter:
+    """Samples per innermost frame (the function on CPU), from py-spy's raw output."""
+    frames: Counter = Counter()
+    for line in raw.splitlines():
+        stack, _, count = line.rpartition(" ")
+        if stack:
+            frames[stack.split(";")[-1]] += int(count)
+    return frames
+
+
+def _print_parts(parts: Counter, frames: Counter | None = None, top: int = 15) -> None:
     total = sum(parts.values()) or 1
     print(f"{total} samples of the worker thread holding the GIL")
     for part, count in parts.most_common():
         print(f"{count / total:6.1%}  {part}")
+    if frames:
+        print(f"\ninnermost frames, top {top}:")
+        for frame, count in frames.most_common(top):
+            print(f"{count / total:6.1%}  {frame}")
 
 
 def main() -> None:
