@@ -33,9 +33,9 @@ def normalise(rows: list[dict]) -> str:
 
 def parser(result: dict) -> str:
     """Section 2: throughput on realistic strings, and time per size with its growth."""
-    real = result["realistic"]
-    lines = [f"realistic strings: {real['strings']} strings, {real['us_per_string']:.2f} us each, "
-             f"{real['mb_per_s']:.1f} MB/s"]
+    lines = [f"{name}: {cell['strings']} strings, full parser {cell['full_us_per_string']:.2f} us each "
+             f"({cell['full_mb_per_s']:.1f} MB/s), batch reader {cell['batch_us_per_string']:.2f} us each "
+             f"({cell['batch_mb_per_s']:.1f} MB/s)" for name, cell in result["realistic"].items()]
     rows = [[row["size"], f"{row['chars']:,}", f"{row['ms']:.3f}", f"{row['mb_per_s']:.1f}",
              f"{row['per_byte_vs_1KB']:.2f}"] for row in result["growth"]]
     return "\n".join(lines) + "\n\n" + table(["size", "chars", "ms", "MB/s", "time per byte vs 1 KB"], rows)
