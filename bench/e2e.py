@@ -79,8 +79,10 @@ def run(rounds: int = 3) -> dict:
             urls = {"upstream": up.url, "bare": bare.url, "gateway": gateway.url}
             _check(urls)
             pids = {"upstream": [up.process.pid], "bare": _tree(bare), "gateway": _tree(gateway)}
-            latency = {mix: {size: _latency(calls(urls, mix, size), pids, size, answer_body(mix, size), rounds)
-                             for size in SIZES} for mix in MIXES}
+            latency: dict = {mix: {} for mix in MIXES}
+            for size in SIZES:  # sizes outside: both mixes meet the workers in the same state (see PERFORMANCE.md)
+                for mix in MIXES:
+                    latency[mix][size] = _latency(calls(urls, mix, size), pids, size, answer_body(mix, size), rounds)
             throughput = {mix: _throughput(calls(urls, mix, THROUGHPUT_BATCH), rounds) for mix in MIXES}
             rss = {name: [peak_rss_mb(pid) for pid in worker_pids(server.process.pid)]
                    for name, server in (("bare", bare), ("gateway", gateway))}
