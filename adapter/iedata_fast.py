@@ -13,10 +13,10 @@ parser reads without a warning: no space, quote or backslash in it (nothing
 to strip or escape; the backslash is the records' separator), valid JSON with
 one object per string, one ``:`` per element (with validity, no element has
 none, so none has two), no empty name or key, and ``orjson.dumps`` of what was
-read giving back the very same text (so no name or key was repeated). Any
-doubt sends the batch's strings one by one through the same steps, and any
-string that fails them alone through the full parser, which stays the
-reference: ``tests/test_iedata_fast.py`` holds this module to it on the case
+read giving back the very same text (so no name or key was repeated). When
+the join does not prove itself, the strings are checked one by one (counts,
+repeated or empty names and keys, callerno), and any string that fails goes
+through the full parser, which stays the reference: ``tests/test_iedata_fast.py`` holds this module to it on the case
 file and on generated strings and batches.
 """
 
@@ -79,7 +79,11 @@ def _read_batch(batch: list, results: list, retry: bool = True) -> None:
                 results[index] = iedata.parse_ie_data(raw)
         _read_batch([one for one, kept in zip(batch, agree) if kept], results, retry=False)
         return
-    elements, proven, caller_marks = read
+    _fill(batch, *read, results)
+
+
+def _fill(batch: list, elements: list[dict], proven: bool, caller_marks: int, results: list) -> None:
+    """Put each string's result in ``results``: from the join, or from the full parser if it is odd."""
     taken = [found.pop(_CALLER, None) for found in elements]  # callerno is not an element of the result
     callers = [None if pairs is None else (pairs.get(_CALLER_KEY) if len(pairs) == 1 else None) or _ODD
                for pairs in taken]
