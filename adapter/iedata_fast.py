@@ -48,7 +48,7 @@ def parse_many(texts: list[str]) -> list[IeData]:
     """``[adapter.iedata.parse_ie_data(text) for text in texts]``, faster when they are well formed."""
     results: list[IeData | None] = [None] * len(texts)
     batch: list[tuple[int, str, str, list[SipHeader]]] = []  # index, raw, IE part, SIP headers
-    sip_memo: dict[str, tuple[tuple[str, str], ...] | None] = {}
+    sip_memo: dict[str, tuple[SipHeader, ...] | None] = {}
     for index, raw in enumerate(texts):
         split = _split(raw, sip_memo)
         if split is None:
@@ -125,9 +125,8 @@ def _result(raw: str, elements: dict, caller: str | None, headers: list[SipHeade
 def _split(raw: str, sip_memo: dict) -> tuple[str, list[SipHeader]] | None:
     """(IE part without its closing ';', SIP headers), or None if the string is not plain.
 
-    ``sip_memo`` keeps each SIP part's headers as (name, value) pairs for the
-    rest of the batch (calls of one task tend to share them); every string
-    still gets dicts of its own.
+    ``sip_memo`` keeps each SIP part's headers for the rest of the batch (calls
+    of one task tend to share them); every string gets copies of its own.
     """
     if not raw.isascii():  # full-width separators, non-ASCII spaces: the full parser's job
         return None
@@ -146,7 +145,7 @@ def _split(raw: str, sip_memo: dict) -> tuple[str, list[SipHeader]] | None:
         pairs = sip_memo[sip] = _sip_headers(sip)
     if pairs is None:
         return None
-    return ie[:-1], [{"name": name, "value": value} for name, value in pairs]
+    return ie[:-1], list(map(dict.copy, pairs))
 
 
 def _elements_of(parts: list[str]) -> tuple[list[dict[str, dict[str, str]]], bool, int] | None:
@@ -176,8 +175,8 @@ def _elements_of(parts: list[str]) -> tuple[list[dict[str, dict[str, str]]], boo
     return found, proven, joined.lower().count(_CALLER_MARK)
 
 
-def _sip_headers(text: str) -> tuple[tuple[str, str], ...] | None:
-    """The SIP headers up to the end mark as (name, value); None if the full parser would warn about them."""
+def _sip_headers(text: str) -> tuple[SipHeader, ...] | None:
+    """The SIP headers up to the end mark (to be copied); None if the full parser would warn about them."""
     body, end, rest = text.partition(iedata.SIP_END)
     if not end or (rest and not rest.isspace()):
         return None
@@ -191,5 +190,5 @@ def _sip_headers(text: str) -> tuple[tuple[str, str], ...] | None:
             continue  # an empty header: skipped without a word
         if not name:
             return None
-        headers.append((name, value.strip()))
+        headers.append({"name": name, "value": value.strip()})
     return tuple(headers)
