@@ -1,6 +1,6 @@
-"""``python -m bench`` (``make bench``): the three benchmark sections, a table, and JSON.
+"""``python -m bench`` (``make bench``): the benchmark sections, the targets table, and JSON.
 
-Bounded: about two minutes in all on a 2-core machine, loopback only, every
+Bounded: about three minutes in all on a 2-core machine, loopback only, every
 load capped in requests and seconds. Run it on a quiet machine; the load
 average before and after is recorded with the figures.
 """
@@ -13,21 +13,20 @@ import os
 import time
 from pathlib import Path
 
-from bench import drivers, e2e, normalise, parser, report
+from bench import e2e, normalise, parser, report
 from bench.timing import machine
 
-SECTIONS = ("normalise", "parser", "e2e")
+SECTIONS = ("e2e", "normalise", "parser")
 DEFAULT_OUT = Path(__file__).with_name("results.json")
 
 
 def main() -> None:
     args = _arguments()
-    driver = drivers.pick(args.driver) if "e2e" in args.sections else None
     started = time.monotonic()
     results: dict = {"machine": machine()}
     for section in args.sections:
         print(f"== {section} ...", flush=True)
-        results[section] = _run(section, args, driver)
+        results[section] = _run(section, args)
         print(_render(section, results[section]) + "\n", flush=True)
     results["load_average_after"] = [round(value, 2) for value in os.getloadavg()]
     results["seconds"] = round(time.monotonic() - started, 1)
@@ -40,11 +39,7 @@ def main() -> None:
 def _arguments() -> argparse.Namespace:
     parser_ = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser_.add_argument("sections", nargs="*", metavar="SECTION", help=f"any of {', '.join(SECTIONS)} (default: all)")
-    parser_.add_argument("--driver", choices=("auto", "wrk", "python"), default="auto",
-                         help="load driver of the end-to-end section (auto: wrk when installed)")
     parser_.add_argument("--rounds", type=int, default=None, help="rounds per measurement (medians over them)")
-    parser_.add_argument("--no-gc-freeze", action="store_true",
-                         help="end to end: run the gateway as bench.wsgi_unfrozen:app (without wsgi.py's gc.freeze())")
     parser_.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"JSON output (default {DEFAULT_OUT})")
     args = parser_.parse_args()
     unknown = set(args.sections) - set(SECTIONS)
@@ -54,12 +49,12 @@ def _arguments() -> argparse.Namespace:
     return args
 
 
-def _run(section: str, args: argparse.Namespace, driver: str | None):
+def _run(section: str, args: argparse.Namespace):
     if section == "normalise":
         return normalise.run(args.rounds or 7)
     if section == "parser":
         return parser.run(args.rounds or 5)
-    return e2e.run(driver, args.rounds or 5, app="bench.wsgi_unfrozen:app" if args.no_gc_freeze else "wsgi:app")
+    return e2e.run(args.rounds or 3)
 
 
 def _render(section: str, result) -> str:
@@ -70,8 +65,9 @@ def _summarise(results: dict) -> None:
     info = results["machine"]
     print(f"machine: {info['cores']} cores ({info['cpu']}), Python {info['python']}, "
           f"load average {info['load_average']} before, {results['load_average_after']} after")
-    for target, measured, met in report.verdicts(results):
-        print(f"  {'met    ' if met else 'NOT met'}  {target}: {measured}")
+    rows = [[target, measured, "met" if met else "NOT met"] for target, measured, met in report.verdicts(results)]
+    if rows:
+        print("\n" + report.table(["target (realistic records decide)", "measured", "verdict"], rows))
 
 
 if __name__ == "__main__":

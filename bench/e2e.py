@@ -1,143 +1,165 @@
-"""Section 3: end to end under gunicorn, and the simulator alone, side by side.
+"""Section 3: end to end, as a client sees it: the upstream direct, the bare pass-through, the gateway.
 
-The simulator runs with ``--precomputed`` (one cached answer body per task and
-batch size, no queue, no JSON encoding), so what the gateway adds on top of it
-is the gateway's own cost. The gateway runs as in production:
-``gunicorn -c gunicorn.conf.py wsgi:app``, 2 workers x 4 threads, access log
-on, static token (no login in the way). Each round measures, at 1 and 16
-clients, the simulator directly and then the gateway in front of it; the
-figures are medians over the rounds. Worker recycling is off for the run (see
-``gateway_env``); everything else is gunicorn.conf.py's.
+Three servers run side by side, each its own process tree, on loopback:
+
+- ``upstream``: ``bench.upstream``, precomputed answer bytes (the floor of the floor);
+- ``bare``: ``bench.bare:app``, a Flask route forwarding with a ``requests.Session``
+  and returning the upstream's bytes unchanged: the floor of the stack;
+- ``gateway``: ``wsgi:app``, as in production (logs and metrics on).
+
+Both Flask apps run as ``gunicorn -c gunicorn.conf.py``, with the same settings
+(so the same workers, threads and worker class, whatever that file says);
+the one change is no worker recycling during the run (``GUNICORN_MAX_REQUESTS=0``).
+One client (``bench.client``) drives all three: one keep-alive connection for
+latency, 16 keep-alive connections from 16 processes for throughput. The
+targets take turns round by round, so the machine's drift touches all alike,
+and every figure is a ratio of two measured in the same run.
 """
 
 from __future__ import annotations
 
+import json
 import statistics
 import tempfile
-from collections.abc import Callable
-from dataclasses import dataclass
+import timeit
 from pathlib import Path
 
-import requests
-
-from bench.drivers import Sample, load
-from bench.procs import cpu_seconds, peak_rss_mb
-from tests.servers import gunicorn_process, simulator_process, worker_pids  # the test suite's process helpers
+from bench import client
+from bench.client import Call
+from bench.procs import cpu_seconds, peak_rss_mb, serving, started_with
+from bench.records import MIXES, TASK_OF_MIX, answer_body
+from bench.timing import interleaved_medians
+from schemas.response import render_batch
+from schemas.upstream import normalise_answer
+from tests.servers import free_port, gunicorn_env, worker_pids
 
 TOKEN, API_KEY = "bench-static-token", "bench-key"
-BATCH, TASK_ID = 100, 1001
 CALLNOS_PATH = "/rest/isales/v1/openapi/obs/business/callnos"
-CLIENTS = (1, 16)
-SECONDS = 3  # per run: the time cap, and what wrk measures over (so its count cap must not be reached)
-# target -> clients -> request cap: several times what a run can send on this machine
-CAPS = {"simulator": {1: 60_000, 16: 120_000}, "gateway": {1: 6_000, 16: 12_000}}
+TARGETS = ("upstream", "bare", "gateway")
+SIZES = (1, 100, 1000)
+LATENCY_REQUESTS = {1: 300, 100: 300, 1000: 90}  # per target, split over the rounds
+THROUGHPUT_BATCH, CLIENTS, THROUGHPUT_SECONDS = 100, 16, 2.0
 
 
-@dataclass
-class Target:
-    """Where to send load, what to send, and whose CPU to account for."""
-
-    name: str
-    url: str
-    body: dict
-    header: tuple[str, str]
-    pids: Callable[[], list[int]]
-
-
-def gateway_env(sim_url: str) -> dict[str, str]:
-    """The gateway's settings: the simulator upstream, a static token, one inbound key.
-
-    The one change to gunicorn.conf.py's defaults: no worker recycling. At
-    ~500 requests/s a worker reaches ``max_requests`` (10,000) in ~20 s, and a
-    restart mid-run would lose its CPU and peak-RSS figures.
-    """
-    return {"CALLNOS_UPSTREAM_URL": sim_url, "CALLNOS_AUTH_MODE": "static", "CALLNOS_TOKEN": TOKEN,
+def settings_env(upstream_url: str) -> dict[str, str]:
+    """Both apps' settings: a static token (no login in the way), one inbound key, batches up to 1,000."""
+    return {"CALLNOS_UPSTREAM_URL": upstream_url, "CALLNOS_AUTH_MODE": "static", "CALLNOS_TOKEN": TOKEN,
             "CALLNOS_API_KEYS": API_KEY, "CALLNOS_SUB_CC_NO": "1", "CALLNOS_VDN_ID": "1",
-            "GUNICORN_MAX_REQUESTS": "0"}
+            "CALLNOS_MAX_BATCH": "1000", "GUNICORN_MAX_REQUESTS": "0"}
 
 
-def run(driver: str, rounds: int = 5, app: str = "wsgi:app") -> dict:
-    """Start both servers on free loopback ports, measure, stop them; the section's figures."""
-    command = f"gunicorn -c gunicorn.conf.py {app}"
-    with tempfile.TemporaryDirectory(prefix="callnos-bench-") as tmp, \
-            simulator_process(Path(tmp), "--precomputed", "--static-token", TOKEN) as sim, \
-            gunicorn_process(Path(tmp), gateway_env(sim.url), command=command) as gateway:
-        sim_target, gw_target = _targets(sim, gateway)
-        _check_batches(sim_target, gw_target)
-        for target in (sim_target, gw_target):
-            load(driver, target.url, target.body, target.header, 4, 10_000, 1)  # warm up
-        workers = worker_pids(gateway.process.pid)
-        samples = _rounds(driver, (sim_target, gw_target), sim.process.pid, rounds)
-        recycled = workers != worker_pids(gateway.process.pid)
-        rss = {str(pid): peak_rss_mb(pid) for pid in workers}
-    return {"driver": driver, "rounds": rounds, "batch": BATCH, "command": command, "rows": _rows(samples),
-            "worker_peak_rss_mb": rss, "workers_recycled": recycled}
+def _gunicorn(tmp: Path, app: str, upstream_url: str):
+    """``gunicorn -c gunicorn.conf.py APP``: workers, threads and worker class as that file decides."""
+    port = free_port()
+    env = gunicorn_env(settings_env(upstream_url), port)
+    del env["GUNICORN_WORKERS"], env["GUNICORN_THREADS"]  # gunicorn.conf.py's own defaults
+    return serving(["bash", "-c", f"exec gunicorn -c gunicorn.conf.py {app}"], port, tmp / f"{app}.log", env)
 
 
-def _targets(sim, gateway) -> tuple[Target, Target]:
-    sim_body = {"subCCNo": 1, "vdnId": 1, "serviceId": TASK_ID, "batchCount": BATCH}
-    simulator = Target("simulator", sim.url + CALLNOS_PATH, sim_body, ("Authorization", f"Bearer {TOKEN}"),
-                       lambda: [sim.process.pid])
-    gw = Target("gateway", gateway.url + "/v1/call-data", {"task_id": TASK_ID, "batch_size": BATCH},
-                ("X-API-Key", API_KEY), lambda: [gateway.process.pid, *worker_pids(gateway.process.pid)])
-    return simulator, gw
+def calls(urls: dict[str, str], mix: str, size: int) -> dict[str, Call]:
+    """The same batch asked of each target, in each one's own request format."""
+    task = TASK_OF_MIX[mix]
+    upstream_body = json.dumps({"subCCNo": 1, "vdnId": 1, "serviceId": task, "batchCount": size}).encode()
+    bearer = (("Authorization", f"Bearer {TOKEN}"),)
+    return {
+        "upstream": Call(urls["upstream"] + CALLNOS_PATH, upstream_body, bearer),
+        "bare": Call(urls["bare"] + "/bare", upstream_body, bearer),
+        "gateway": Call(urls["gateway"] + "/v1/call-data",
+                        json.dumps({"task_id": task, "batch_size": size}).encode(), (("X-API-Key", API_KEY),)),
+    }
 
 
-def _check_batches(sim: Target, gateway: Target) -> None:
-    """Both answer 200 with BATCH records, so records/s is requests/s times BATCH."""
-    for target, count in ((sim, lambda doc: len(doc["resultData"]["taskData"])), (gateway, lambda doc: doc["count"])):
-        answer = requests.post(target.url, json=target.body, headers=dict([target.header]), timeout=10)
-        if answer.status_code != 200 or count(answer.json()) != BATCH:
-            raise RuntimeError(f"{target.name} answered {answer.status_code} {answer.text[:200]}")
+def run(rounds: int = 3) -> dict:
+    """Start the three servers on free loopback ports, measure, stop them; the section's figures."""
+    with tempfile.TemporaryDirectory(prefix="callnos-bench-") as tmp_name:
+        tmp = Path(tmp_name)
+        port = free_port()
+        with serving(["python", "-m", "bench.upstream", "--port", str(port)], port, tmp / "upstream.log") as up, \
+                _gunicorn(tmp, "bench.bare:app", up.url) as bare, _gunicorn(tmp, "wsgi:app", up.url) as gateway:
+            urls = {"upstream": up.url, "bare": bare.url, "gateway": gateway.url}
+            _check(urls)
+            pids = {"upstream": [up.process.pid], "bare": _tree(bare), "gateway": _tree(gateway)}
+            latency: dict = {mix: {} for mix in MIXES}
+            for size in SIZES:  # sizes outside: both mixes meet the workers in the same state (see PERFORMANCE.md)
+                for mix in MIXES:
+                    latency[mix][size] = _latency(calls(urls, mix, size), pids, size, answer_body(mix, size), rounds)
+            throughput = {mix: _throughput(calls(urls, mix, THROUGHPUT_BATCH), rounds) for mix in MIXES}
+            rss = {name: [peak_rss_mb(pid) for pid in worker_pids(server.process.pid)]
+                   for name, server in (("bare", bare), ("gateway", gateway))}
+            gunicorn = started_with(gateway.log())
+    return {"rounds": rounds, "gunicorn": gunicorn, "latency": latency, "throughput": throughput,
+            "in_process_1000": in_process(1000, rounds + 4),
+            "throughput_batch": THROUGHPUT_BATCH, "clients": CLIENTS, "worker_peak_rss_mb": rss}
 
 
-def _rounds(driver: str, targets: tuple[Target, Target], sim_pid: int, rounds: int) -> list[dict]:
-    """Each round: for 1 and 16 clients, the simulator alone, then the gateway."""
-    samples = []
+def in_process(size: int, rounds: int) -> dict:
+    """ms per answer of ``size`` records, per mix: the stdlib JSON round trip of the upstream's bytes, and
+    the gateway's own ``normalise_answer`` + ``render_batch`` of them."""
+    found = {}
+    for mix in MIXES:
+        body = answer_body(mix, size)
+        medians = interleaved_medians({
+            "json_round_trip": lambda: json.dumps(json.loads(body)).encode(),
+            "gateway": lambda: render_batch("b" * 32, TASK_OF_MIX[mix], normalise_answer(body)),
+        }, rounds)
+        found[mix] = {name: seconds * 1e3 for name, seconds in medians.items()}
+    return found
+
+
+def _check(urls: dict[str, str]) -> None:
+    """Every target answers each batch with 200 (a wrong setup fails here, not in the figures)."""
+    for mix in MIXES:
+        for size in SIZES:
+            for name, call in calls(urls, mix, size).items():
+                status, length = client.Connection(call).send()
+                if status != 200 or not length:
+                    raise RuntimeError(f"{name} answered {status} to a {mix} batch of {size}")
+
+
+def _tree(server) -> list[int]:
+    return [server.process.pid, *worker_pids(server.process.pid)]
+
+
+def _latency(targets: dict[str, Call], pids: dict[str, list[int]], size: int, upstream_body: bytes,
+             rounds: int) -> dict:
+    """p50 and p99 (ms) and server CPU per request of each target on one connection, the targets taking
+    turns each round; and between them, in this process, the stdlib JSON round trip of the upstream's
+    bytes, so that it meets the same load as the servers."""
+    per_round = max(10, LATENCY_REQUESTS[size] // rounds)
+    found: dict[str, list[float]] = {name: [] for name in TARGETS}
+    cpu = dict.fromkeys(TARGETS, 0.0)
+    json_ms = []
     for _ in range(rounds):
-        for clients in CLIENTS:
-            for target in targets:
-                samples.append(_measure(driver, target, sim_pid, clients))
-    return samples
+        for name in TARGETS:
+            before = cpu_seconds(pids[name])
+            found[name] += client.latencies_ms(targets[name], per_round, warm_up=10)
+            cpu[name] += cpu_seconds(pids[name]) - before
+            json_ms.append(_json_round_trip_ms(upstream_body))
+    figures = {name: {"p50_ms": statistics.median(values), "p99_ms": _percentile(values, 0.99),
+                      "cpu_ms_per_request": cpu[name] * 1e3 / (len(values) + 10 * rounds),
+                      "requests": len(values)} for name, values in found.items()}
+    return {**figures, "json_round_trip_ms": statistics.median(json_ms)}
 
 
-def _measure(driver: str, target: Target, sim_pid: int, clients: int) -> dict:
-    """One bounded run, with the CPU the gateway and the simulator spent on it."""
-    cap = CAPS[target.name][clients]
-    pids = target.pids() if target.name == "gateway" else []
-    before = [cpu_seconds([pid]) for pid in pids], cpu_seconds([sim_pid])
-    sample: Sample = load(driver, target.url, target.body, target.header, clients, cap, SECONDS)
-    if sample.requests >= cap:
-        raise RuntimeError(f"{target.name} reached the request cap {cap}: raise it, or wrk's rate is wrong")
-    by_process = [cpu_seconds([pid]) - spent for pid, spent in zip(pids, before[0])]
-    return {"target": target.name, **sample.as_dict(), "gateway_cpu_s": sum(by_process),
-            "busiest_worker_share": max(by_process[1:]) / sum(by_process[1:]) if sum(by_process[1:]) else None,
-            "simulator_cpu_s": cpu_seconds([sim_pid]) - before[1]}
+def _json_round_trip_ms(body: bytes) -> float:
+    """ms of ``json.dumps(json.loads(body)).encode()``: the best of a few, timed on the wall clock."""
+    number = 50 if len(body) < 100_000 else 5
+    return min(timeit.repeat(lambda: json.dumps(json.loads(body)).encode(), number=number, repeat=3)) / number * 1e3
 
 
-def _rows(samples: list[dict]) -> list[dict]:
-    """Medians over rounds per (clients, target), and what the gateway adds."""
-    rows = []
-    for clients in CLIENTS:
-        row: dict = {"clients": clients}
-        for name in ("simulator", "gateway"):
-            row[name] = _median_of([s for s in samples if s["clients"] == clients and s["target"] == name])
-        sim, gw = row["simulator"], row["gateway"]
-        row["added_p50_ms"] = gw["p50_ms"] - sim["p50_ms"]
-        row["added_p99_ms"] = gw["p99_ms"] - sim["p99_ms"]
-        row["throughput_ratio"] = gw["req_per_s"] / sim["req_per_s"]
-        rows.append(row)
-    return rows
+def _percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
 
 
-def _median_of(samples: list[dict]) -> dict:
-    requests_ = sum(s["requests"] for s in samples)
-    median = {key: statistics.median(s[key] for s in samples) for key in ("p50_ms", "p99_ms", "req_per_s")}
-    median["records_per_s"] = median["req_per_s"] * BATCH
-    median["failed"] = sum(s["failed"] for s in samples)
-    for key in ("gateway_cpu_s", "simulator_cpu_s", "driver_cpu_s"):  # per request, over all rounds
-        median[key.replace("_s", "_ms_per_request")] = sum(s[key] for s in samples) / requests_ * 1e3
-    median["requests"], median["driver"] = requests_, samples[0]["driver"]
-    median["req_per_s_by_round"] = [s["req_per_s"] for s in samples]
-    median["busiest_worker_share_by_round"] = [s["busiest_worker_share"] for s in samples]
-    return median
+def _throughput(targets: dict[str, Call], rounds: int) -> dict:
+    """Records/s of each target at CLIENTS connections: the median over rounds, and each round's."""
+    found: dict[str, list[float]] = {name: [] for name in TARGETS}
+    failed = dict.fromkeys(TARGETS, 0)
+    for _ in range(rounds):
+        for name in TARGETS:
+            ok, bad, seconds = client.throughput(targets[name], CLIENTS, THROUGHPUT_SECONDS)
+            found[name].append(ok * THROUGHPUT_BATCH / seconds)
+            failed[name] += bad
+    return {name: {"records_per_s": statistics.median(values), "by_round": values, "failed": failed[name]}
+            for name, values in found.items()}

@@ -1,4 +1,4 @@
-"""What the processes under test used: CPU seconds and peak memory, from /proc.
+"""The processes under test: starting and stopping them, their CPU and peak memory, from /proc.
 
 Why from /proc: the gateway's workers and the simulator are separate
 processes; their own counters are the only honest account of where the
@@ -7,8 +7,15 @@ machine's cores went during a run, and of each worker's peak RSS (VmHWM).
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
-from collections.abc import Iterable
+import signal
+import subprocess
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+from tests.servers import BIN, ROOT, Running, wait_until_serving
 
 _TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -36,3 +43,40 @@ def peak_rss_mb(pid: int) -> float | None:
     except OSError:
         pass
     return None
+
+
+@contextlib.contextmanager
+def serving(argv: list[str], port: int, log_path: Path, env: dict[str, str] | None = None) -> Iterator[Running]:
+    """Run ``argv`` (from the repository root, the venv's bin first on PATH) until it answers on ``port``.
+
+    The process is stopped at the end, even when the run fails.
+    """
+    env = dict(env or os.environ)
+    env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        wait_until_serving(url + "/healthz", process=process)
+        yield Running(process, url, log_path)
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def started_with(log: str) -> dict:
+    """The gunicorn settings a server's log says it started with: worker class, workers, threads."""
+    found: dict = {}
+    for line in log.splitlines():
+        if "Using worker:" in line:
+            found["worker_class"] = line.split("Using worker:", 1)[1].split('"')[0].strip()
+        if "callnos-gateway starting" in line:
+            with contextlib.suppress(ValueError, KeyError):
+                effective = json.loads(line)["gunicorn"]
+                found.update(workers=effective["workers"], threads=effective["threads"])
+    return found

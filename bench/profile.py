@@ -1,10 +1,10 @@
 """Where the time goes: ``python -m bench.profile normalise|worker``.
 
 ``normalise`` runs cProfile over the gateway's normalisation of a realistic
-1,000-record answer and prints the functions by own time. ``worker`` needs
+1,000-record answer (``bench.records``) and prints the functions by own time. ``worker`` needs
 py-spy on PATH (``pip install py-spy``; not a project dependency): it starts
-the simulator (precomputed) and the gateway as ``make bench`` does, drives one
-client at it, samples one gunicorn worker with ``py-spy record --gil`` (only
+the benchmark's upstream and the gateway as ``make bench`` does, drives one
+client at it (100 realistic records a request), samples one gunicorn worker with ``py-spy record --gil`` (only
 the thread holding the GIL: CPU, not waiting), and sums the samples by what
 the innermost recognised frame belongs to.
 """
@@ -22,9 +22,12 @@ import threading
 from collections import Counter
 from pathlib import Path
 
+from bench.procs import serving
+from tests.servers import free_port, worker_pids
+
 # (part, path fragments of its frames), innermost recognised frame wins
 PARTS = (
-    ("ieData parser", ("adapter/iedata.py",)),
+    ("ieData parser", ("adapter/iedata.py", "adapter/iedata_fast.py")),
     ("normalisation (records, orjson)", ("schemas/upstream.py", "schemas/record_plan.py", "schemas/fields.py",
                                          "schemas/response.py")),
     ("upstream HTTP client (requests)", ("requests/", "urllib3/", "http/client.py", "adapter/", "socket.py")),
@@ -40,12 +43,13 @@ def profile_normalisation(top: int) -> None:
     import orjson
 
     from adapter.iedata import parse_ie_data
-    from bench.normalise import BATCH_ID, answer_bodies
+    from bench.normalise import BATCH_ID
+    from bench.records import answer_body
     from bench.timing import interleaved_medians
     from schemas import upstream
     from schemas.response import render_batch
 
-    (body,) = answer_bodies(1000)
+    body = answer_body("realistic", 1000)
     raws = orjson.loads(body)["resultData"]["taskData"]
     ie_strings = [raw["ieData"] for raw in raws if isinstance(raw.get("ieData"), str)]
     without_ie = [{key: value for key, value in raw.items() if key != "ieData"} for raw in raws]
@@ -84,38 +88,50 @@ def summarise(raw: str) -> Counter:
     return parts
 
 
-def profile_worker(seconds: int) -> None:
-    """py-spy one gunicorn worker while one client fetches 100-record batches."""
-    from bench import drivers, e2e
-    from tests.servers import gunicorn_process, simulator_process, worker_pids
+def profile_worker(seconds: int, mix: str = "realistic", size: int = 100) -> None:
+    """py-spy the busy gunicorn worker while one client fetches batches through the gateway."""
+    from bench import client, e2e
 
     if not shutil.which("py-spy"):
         raise SystemExit("bench.profile worker needs py-spy on PATH (pip install py-spy)")
-    with tempfile.TemporaryDirectory(prefix="callnos-profile-") as tmp, \
-            simulator_process(Path(tmp), "--precomputed", "--static-token", e2e.TOKEN) as sim, \
-            gunicorn_process(Path(tmp), e2e.gateway_env(sim.url)) as gateway:
-        _, target = e2e._targets(sim, gateway)
-        driver = drivers.pick("auto")
-        drivers.load(driver, target.url, target.body, target.header, 2, 10_000, 1)  # both workers warm
-        load = threading.Thread(target=drivers.load, args=(driver, target.url, target.body, target.header, 1,
-                                                            100_000, seconds + 2))
-        load.start()
-        raw = Path(tmp) / "worker.txt"
-        pids = worker_pids(gateway.process.pid)
-        for pid in pids:  # the one client's connection lands on one worker: profile the busy one
-            subprocess.run(["py-spy", "record", "--gil", "--nonblocking", "--format", "raw", "-r", "250",
-                            "-d", str(seconds), "-p", str(pid), "-o", str(raw)], check=True, capture_output=True)
-            if raw.stat().st_size > 1000:
-                break
-        load.join()
-        _print_parts(summarise(raw.read_text()))
+    with tempfile.TemporaryDirectory(prefix="callnos-profile-") as tmp_name:
+        tmp, port = Path(tmp_name), free_port()
+        with serving(["python", "-m", "bench.upstream", "--port", str(port)], port, tmp / "upstream.log") as up, \
+                e2e._gunicorn(tmp, "wsgi:app", up.url) as gateway:
+            call = e2e.calls({"upstream": up.url, "bare": up.url, "gateway": gateway.url}, mix, size)["gateway"]
+            client.latencies_ms(call, 50)
+            load = threading.Thread(target=client.throughput, args=(call, 1, seconds + 2))  # one client, its own process
+            load.start()
+            raw = tmp / "worker.txt"
+            for pid in worker_pids(gateway.process.pid):  # the one connection is one worker's: profile that one
+                subprocess.run(["py-spy", "record", "--gil", "--nonblocking", "--format", "raw", "-r", "250",
+                                "-d", str(seconds), "-p", str(pid), "-o", str(raw)], check=True, capture_output=True)
+                if raw.stat().st_size > 1000:
+                    break
+            load.join()
+            samples = raw.read_text()
+    _print_parts(summarise(samples), innermost(samples))
 
 
-def _print_parts(parts: Counter) -> None:
+def innermost(raw: str) -> Counter:
+    """Samples per innermost frame (the function on CPU), from py-spy's raw output."""
+    frames: Counter = Counter()
+    for line in raw.splitlines():
+        stack, _, count = line.rpartition(" ")
+        if stack:
+            frames[stack.split(";")[-1]] += int(count)
+    return frames
+
+
+def _print_parts(parts: Counter, frames: Counter | None = None, top: int = 15) -> None:
     total = sum(parts.values()) or 1
     print(f"{total} samples of the worker thread holding the GIL")
     for part, count in parts.most_common():
         print(f"{count / total:6.1%}  {part}")
+    if frames:
+        print(f"\ninnermost frames, top {top}:")
+        for frame, count in frames.most_common(top):
+            print(f"{count / total:6.1%}  {frame}")
 
 
 def main() -> None:
@@ -123,11 +139,13 @@ def main() -> None:
     parser.add_argument("what", choices=("normalise", "worker"))
     parser.add_argument("--top", type=int, default=20, help="normalise: functions to list")
     parser.add_argument("--seconds", type=int, default=8, help="worker: seconds to sample")
+    parser.add_argument("--records", type=int, default=100, help="worker: records per batch")
+    parser.add_argument("--mix", choices=("realistic", "mix"), default="realistic", help="worker: records")
     args = parser.parse_args()
     if args.what == "normalise":
         profile_normalisation(args.top)
     else:
-        profile_worker(args.seconds)
+        profile_worker(args.seconds, args.mix, args.records)
 
 
 if __name__ == "__main__":

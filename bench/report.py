@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-TARGETS = {"normalise_vs_floor": 3.0, "added_p50_ms_1_client": 1.0, "records_per_s_16_clients": 50_000,
-           "peak_rss_mb_per_worker": 100.0}
+# Issue 11's targets. Throughput is judged against the bare pass-through: the issue's "0.6x of direct, where
+# bare made 0.70x" depends on how fast the upstream is; 0.6 / 0.70 of bare does not.
+TARGETS = {"own_ms_100": 0.5, "own_1000_over_json": 2.0, "gateway_over_upstream": 0.6,
+           "bare_over_upstream_then": 0.70, "own_ms_1": 0.3, "peak_rss_mb": 100.0}
 
 
 def table(header: list[str], rows: list[list[str]]) -> str:
@@ -31,55 +33,83 @@ def normalise(rows: list[dict]) -> str:
 
 def parser(result: dict) -> str:
     """Section 2: throughput on realistic strings, and time per size with its growth."""
-    real = result["realistic"]
-    lines = [f"realistic strings: {real['strings']} strings, {real['us_per_string']:.2f} us each, "
-             f"{real['mb_per_s']:.1f} MB/s"]
+    lines = [f"{name}: {cell['strings']} strings, full parser {cell['full_us_per_string']:.2f} us each "
+             f"({cell['full_mb_per_s']:.1f} MB/s), batch reader {cell['batch_us_per_string']:.2f} us each "
+             f"({cell['batch_mb_per_s']:.1f} MB/s)" for name, cell in result["realistic"].items()]
     rows = [[row["size"], f"{row['chars']:,}", f"{row['ms']:.3f}", f"{row['mb_per_s']:.1f}",
              f"{row['per_byte_vs_1KB']:.2f}"] for row in result["growth"]]
     return "\n".join(lines) + "\n\n" + table(["size", "chars", "ms", "MB/s", "time per byte vs 1 KB"], rows)
 
 
 def e2e(result: dict) -> str:
-    """Section 3: latency and throughput direct and through the gateway, and what it adds."""
-    body = []
-    for row in result["rows"]:
-        for name in ("simulator", "gateway"):
-            cell = row[name]
-            lopsided = row["clients"] > 1  # one client's one connection is one worker's, always
-            by_round = " / ".join(f"{value:,.0f}" + ("*" if lopsided and share and share > 0.9 else "")
-                                  for value, share in zip(cell["req_per_s_by_round"],
-                                                          cell["busiest_worker_share_by_round"]))
-            gateway_cpu = f"{cell['gateway_cpu_ms_per_request']:.2f}" if name == "gateway" else "-"
-            body.append([str(row["clients"]), name, cell["driver"], f"{cell['p50_ms']:.2f}", f"{cell['p99_ms']:.2f}",
-                         f"{cell['req_per_s']:,.0f} ({by_round})", f"{cell['records_per_s']:,.0f}", gateway_cpu,
-                         f"{cell['simulator_cpu_ms_per_request']:.2f}", f"{cell['driver_cpu_ms_per_request']:.2f}"])
-        body.append([str(row["clients"]), "added by the gateway", "", f"{row['added_p50_ms']:+.2f}",
-                     f"{row['added_p99_ms']:+.2f}", f"ratio {row['throughput_ratio']:.3f}", "", "", "", ""])
-    header = ["clients", "target", "driver", "p50 ms", "p99 ms", "req/s median (rounds)", "records/s",
-              "gateway CPU ms/req", "simulator CPU ms/req", "driver CPU ms/req"]
-    rss = ", ".join(f"{mb:.1f}" for mb in result["worker_peak_rss_mb"].values() if mb is not None)
-    note = " (a worker was recycled during the run)" if result["workers_recycled"] else ""
-    return (table(header, body) + "\n\n* a round in which one gunicorn worker did over 90% of the work"
-            f" (its keep-alive connections all landed on it)\npeak RSS per worker (VmHWM): {rss} MB{note}")
+    """Section 3: p50 per target and batch size, own work, throughput, for each record mix."""
+    lines = []
+    for mix, by_size in result["latency"].items():
+        rows = []
+        for size, cell in by_size.items():
+            up, bare, gw = (cell[name]["p50_ms"] for name in ("upstream", "bare", "gateway"))
+            cpu = {name: cell[name]["cpu_ms_per_request"] for name in ("bare", "gateway")}
+            rows.append([str(size), f"{up:.2f}", f"{bare:.2f}", f"{gw:.2f}", f"{bare - up:+.2f}", f"{gw - up:+.2f}",
+                         f"{gw - bare:.2f}", f"{(gw - bare) / int(size) * 1e3:.1f}",
+                         f"{cell['json_round_trip_ms']:.2f}", f"{(gw - bare) / cell['json_round_trip_ms']:.2f}x",
+                         f"{cpu['bare']:.2f} / {cpu['gateway']:.2f}", f"{cell['gateway']['p99_ms']:.2f}"])
+        lines.append(f"{mix} records, 1 client, p50 ms (own work = gateway - bare):\n" + table(
+            ["records", "upstream", "bare", "gateway", "bare - upstream", "gateway - upstream", "own work ms",
+             "own work us/record", "json round trip ms", "own work / json", "CPU ms/req bare / gateway",
+             "gateway p99"], rows))
+    rows = []
+    for mix, cell in result["throughput"].items():
+        up, bare, gw = (cell[name]["records_per_s"] for name in ("upstream", "bare", "gateway"))
+        rounds = " / ".join(f"{value:,.0f}" for value in cell["gateway"]["by_round"])
+        rows.append([mix, f"{up:,.0f}", f"{bare:,.0f}", f"{gw:,.0f} ({rounds})", f"{bare / up:.3f}",
+                     f"{gw / up:.3f}", f"{gw / bare:.2f}"])
+    lines.append(f"{result['clients']} clients, {result['throughput_batch']}-record batches, records/s:\n" + table(
+        ["records", "upstream", "bare", "gateway (rounds)", "bare/upstream", "gateway/upstream", "gateway/bare"],
+        rows))
+    for mix, cell in result["in_process_1000"].items():
+        lines.append(f"in process, 1,000 {mix} records: json.loads + json.dumps {cell['json_round_trip']:.2f} ms, "
+                     f"normalise_answer + render_batch {cell['gateway']:.2f} ms "
+                     f"({cell['gateway'] / cell['json_round_trip']:.2f}x)")
+    rss = {name: ", ".join(f"{mb:.1f}" for mb in values if mb is not None)
+           for name, values in result["worker_peak_rss_mb"].items()}
+    lines.append(f"gunicorn: {result['gunicorn']}; peak RSS per worker (VmHWM): gateway {rss['gateway']} MB, "
+                 f"bare {rss['bare']} MB")
+    return "\n\n".join(lines)
+
+
+def e2e_figures(result: dict, mix: str = "realistic") -> dict:
+    """The issue's figures for one record mix."""
+    latency = result["latency"][mix]
+    latency = {int(size): cell for size, cell in latency.items()}  # keys are strings once read back from JSON
+    own = {size: cell["gateway"]["p50_ms"] - cell["bare"]["p50_ms"] for size, cell in latency.items()}
+    speed = {name: cell["records_per_s"] for name, cell in result["throughput"][mix].items()}
+    return {"own_ms_1": own[1], "own_ms_100": own[100], "own_ms_1000": own[1000],
+            "own_1000_over_json": own[1000] / latency[1000]["json_round_trip_ms"],
+            "gateway_over_upstream": speed["gateway"] / speed["upstream"],
+            "bare_over_upstream": speed["bare"] / speed["upstream"],
+            "gateway_over_bare": speed["gateway"] / speed["bare"]}
 
 
 def verdicts(results: dict) -> list[tuple[str, str, bool]]:
-    """(target, measured, met) for each target whose section ran."""
+    """(target, measured, met) for each target whose section ran (the realistic records decide)."""
     found = []
-    if "normalise" in results:
-        worst = max(row["gateway_vs_orjson"] for row in results["normalise"] if row["records"] >= 100)
-        worst_json = max(row["gateway_vs_json"] for row in results["normalise"] if row["records"] >= 100)
-        limit = TARGETS["normalise_vs_floor"]
-        found.append((f"normalisation <= {limit:.0f}x bare json.loads + json.dumps (issue 6's floor)",
-                      f"{worst_json:.2f}x", worst_json <= limit))
-        found.append((f"normalisation <= {limit:.0f}x bare orjson both ways (the stricter floor)",
-                      f"{worst:.1f}x", worst <= limit))
-    if "e2e" in results:
-        one, sixteen = results["e2e"]["rows"]
-        found.append(("added latency p50 <= 1 ms, 1 client", f"{one['added_p50_ms']:.2f} ms",
-                      one["added_p50_ms"] <= TARGETS["added_p50_ms_1_client"]))
-        rate = sixteen["gateway"]["records_per_s"]
-        found.append(("records/s >= 50,000, 16 clients", f"{rate:,.0f}", rate >= TARGETS["records_per_s_16_clients"]))
-        peak = max(mb for mb in results["e2e"]["worker_peak_rss_mb"].values() if mb is not None)
-        found.append(("peak RSS per worker <= 100 MB", f"{peak:.1f} MB", peak <= TARGETS["peak_rss_mb_per_worker"]))
+    if "e2e" not in results:
+        return found
+    e2e_ = results["e2e"]
+    real, mix = e2e_figures(e2e_, "realistic"), e2e_figures(e2e_, "mix")
+    both = lambda key, unit, digits: f"{real[key]:.{digits}f}{unit} (mix: {mix[key]:.{digits}f}{unit})"  # noqa: E731
+    found.append((f"own work at 100 records <= {TARGETS['own_ms_100']} ms", both("own_ms_100", " ms", 2),
+                  real["own_ms_100"] <= TARGETS["own_ms_100"]))
+    found.append((f"own work at 1,000 records <= {TARGETS['own_1000_over_json']:.1f}x json.loads + json.dumps",
+                  both("own_1000_over_json", "x", 2), real["own_1000_over_json"] <= TARGETS["own_1000_over_json"]))
+    share = TARGETS["gateway_over_upstream"] / TARGETS["bare_over_upstream_then"]
+    found.append((f"records/s at 16 clients >= {share:.2f} x the bare pass-through's (the issue's 0.6x of direct "
+                  f"where bare made 0.70x)", both("gateway_over_bare", "x", 2) +
+                  f"; over direct {real['gateway_over_upstream']:.3f}x, bare {real['bare_over_upstream']:.3f}x",
+                  real["gateway_over_bare"] >= share))
+    found.append((f"own work at 1 record <= {TARGETS['own_ms_1']} ms", both("own_ms_1", " ms", 2),
+                  real["own_ms_1"] <= TARGETS["own_ms_1"]))
+    peak = max(mb for mb in e2e_["worker_peak_rss_mb"]["gateway"] if mb is not None)
+    found.append((f"peak RSS per worker <= {TARGETS['peak_rss_mb']:.0f} MB", f"{peak:.1f} MB",
+                  peak <= TARGETS["peak_rss_mb"]))
     return found

@@ -9,7 +9,9 @@ values it takes without a word (a string, a number, a list of them), raising
 ``NotPlain`` for anything else. The record fast path (``schemas.record_plan``)
 runs those without marshmallow; a record with any value they refuse goes
 through the schema, whose ``_deserialize`` methods stay the reference that
-``tests/test_normalise_fastpath.py`` holds the fast path to.
+``tests/test_normalise_fastpath.py`` holds the fast path to. ``IeDataField``
+also names ``plain_batch``, so the plan reads a batch's ieData strings together
+(``adapter.iedata_fast``); its ``_deserialize`` keeps the full parser.
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ from typing import Any
 
 from marshmallow import ValidationError, fields
 
-from adapter.iedata import IeData, parse_ie_data
+from adapter import iedata, iedata_fast
+from adapter.iedata import IeData
 
 
 def json_kind(value: Any) -> str:
@@ -58,6 +61,9 @@ def plain_text(value: Any) -> str:
     raise NotPlain
 
 
+plain_text.keeps_str = True  # a str comes back as it is: the record plan skips the call for one
+
+
 def plain_numbers(value: Any) -> list[str]:
     """A list of strings or numbers as strings, or a lone one as a one-item list."""
     if type(value) is list:
@@ -70,7 +76,7 @@ def plain_numbers(value: Any) -> list[str]:
 
 def plain_ie_data(value: Any) -> IeData:
     """An ieData string (or a number, as its text) parsed."""
-    return parse_ie_data(value if type(value) is str else plain_text(value))
+    return iedata_fast.parse_ie_data(value if type(value) is str else plain_text(value))
 
 
 class LooseString(fields.Field):
@@ -111,13 +117,14 @@ class IeDataField(fields.Field):
     """The packed ieData string, parsed into structured JSON by ``adapter.iedata``."""
 
     plain = staticmethod(plain_ie_data)
+    plain_batch = (plain_text, iedata_fast.parse_many)  # each value's text, then a batch's strings read together
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> dict:
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             value = str(value)
         if not isinstance(value, str):
             raise ValidationError(f"expected a string, got {json_kind(value)}; set to null")
-        return parse_ie_data(value)
+        return iedata.parse_ie_data(value)  # the full parser: the reference the fast paths are held to
 
 
 class QueryInteger(fields.Integer):

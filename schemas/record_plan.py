@@ -24,17 +24,34 @@ from marshmallow.fields import Field
 from schemas.fields import NotPlain
 
 Coercion = Callable[[Any], Any]
+Batch = Callable[[list[Any]], list[Any]]
 PlanField = tuple[str, str, "str | None", Coercion]  # name, data key, misspelled key, plain coercion
 
 
 class RecordPlan:
-    """For each field: (name, data key, misspelled key or None, plain coercion)."""
+    """For each field: (name, data key, misspelled key or None, plain coercion).
 
-    __slots__ = ("fields", "names")
+    A field class may also name ``plain_batch``: (a first coercion of one
+    value, a function finishing a list of those). ``read_all`` then takes
+    that field of all a batch's records in one call (the ieData strings, read
+    together by ``adapter.iedata_fast``), with the same result as ``plain``.
 
-    def __init__(self, fields: tuple[PlanField, ...]) -> None:
+    The fields are read by a function written for them once, at import
+    (``_compiled``): the loop over the fields unrolled, each key a constant,
+    and a string taken as it is where the coercion keeps strings
+    (``keeps_str``), with no call. Same steps as the loop, a third of the time.
+    """
+
+    __slots__ = ("fields", "names", "batches", "_read", "_read_for_batch")
+
+    def __init__(self, fields: tuple[PlanField, ...], batches: tuple[tuple[Coercion, Batch] | None, ...] = ()) -> None:
         self.fields = fields
         self.names = tuple(name for name, *_ in fields)
+        batches = batches or (None,) * len(fields)
+        self.batches = tuple((position, found[1]) for position, found in enumerate(batches) if found is not None)
+        self._read = _compiled(fields)
+        self._read_for_batch = _compiled(tuple((name, key, alias, coerce if found is None else found[0])
+                                               for (name, key, alias, coerce), found in zip(fields, batches)))
 
     @classmethod
     def from_schema(
@@ -53,21 +70,48 @@ class RecordPlan:
         alias_of = {right: wrong for wrong, right in misspellings.items()}
         order = [*first, *(name for name in fields if name not in first)]
         plan = [_mirror(name, fields[name], alias_of) for name in order]
-        return None if None in plan else cls(tuple(plan))
+        if None in plan:
+            return None
+        return cls(tuple(plan), tuple(getattr(type(fields[name]), "plain_batch", None) for name in order))
+
+    def read_all(self, raws: list[Any]) -> list[list[Any] | None]:
+        """``read`` of each record (None for a record that is not an object), batched fields read together."""
+        rows = [_plainly(self._read_for_batch, raw) if isinstance(raw, dict) else None for raw in raws]
+        for position, finish in self.batches:
+            cells = [row for row in rows if row is not None and row[position] is not None]
+            for row, value in zip(cells, finish([row[position] for row in cells])):
+                row[position] = value
+        return rows
 
     def read(self, raw: dict[str, Any]) -> list[Any] | None:
         """Return the record's values in plan order (absent ones null), or None if one is not plain."""
-        values = []
-        append, get = values.append, raw.get
-        try:
-            for _, key, alias, coerce in self.fields:
-                value = get(key)
-                if value is None and alias is not None and key not in raw:
-                    value = get(alias)  # the misspelling counts only without the right spelling
-                append(None if value is None else coerce(value))
-        except NotPlain:
-            return None
-        return values
+        return _plainly(self._read, raw)
+
+
+def _plainly(read: Callable[[dict[str, Any]], list[Any]], raw: dict[str, Any]) -> list[Any] | None:
+    try:
+        return read(raw)
+    except NotPlain:
+        return None
+
+
+def _compiled(fields: tuple[PlanField, ...]) -> Callable[[dict[str, Any]], list[Any]]:
+    """A function reading these fields of a record: absent or null is None, else the coerced value.
+
+    The misspelling counts only without the right spelling. Keys are written
+    with ``repr``, so any string the schema names is a literal here.
+    """
+    lines, scope = ["def read(raw):", "    get = raw.get"], {}
+    for index, (_, key, alias, coerce) in enumerate(fields):
+        value, scope[f"coerce{index}"] = f"v{index}", coerce
+        lines.append(f"    {value} = get({key!r})")
+        if alias is not None:
+            lines += [f"    if {value} is None and {key!r} not in raw:", f"        {value} = get({alias!r})"]
+        keeps_str = f" and type({value}) is not str" if getattr(coerce, "keeps_str", False) else ""
+        lines += [f"    if {value} is not None{keeps_str}:", f"        {value} = coerce{index}({value})"]
+    lines.append(f"    return [{', '.join(f'v{index}' for index in range(len(fields)))}]")
+    exec("\n".join(lines), scope)  # noqa: S102  # our own text, from the schema's keys
+    return scope["read"]
 
 
 def _hook_names(schema: Schema) -> set[str] | None:

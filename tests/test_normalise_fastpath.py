@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from marshmallow import RAISE, fields, pre_load
 
 from adapter.errors import UpstreamError
+from bench.records import realistic_record
 from schemas import upstream
 from schemas.fields import LooseString
 from schemas.record_plan import RecordPlan
@@ -53,6 +54,14 @@ def test_the_schema_gets_a_plan_covering_every_field_output_fields_first():
     assert upstream.RECORD_PLAN is not None
     assert sorted(upstream.RECORD_PLAN.names) == sorted(upstream.RECORD_SCHEMA.load_fields)
     assert upstream.RECORD_PLAN.names[:len(upstream.OUTPUT_FIELDS)] == upstream.OUTPUT_FIELDS
+
+
+def test_a_plain_record_has_the_output_fields_in_order_then_warnings():
+    values = upstream.RECORD_PLAN.read({"serviceId": "t", "uniqueId": "c", "phoneNumber": "1", "callerNumber": "2",
+                                         "callData": "d", "ieData": "A:k=v"})
+    record = upstream._plain_record(values)
+    assert list(record) == [*upstream.OUTPUT_FIELDS, "warnings"]
+    assert [record[name] for name in upstream.OUTPUT_FIELDS] == values[:len(upstream.OUTPUT_FIELDS)]
 
 
 class ExtraHook(upstream.UpstreamRecordSchema):
@@ -138,6 +147,14 @@ def test_every_simulator_ie_shape_in_a_plain_record(shape):
         record["ieData"] = raw
     assert upstream.RECORD_PLAN.read(record) is not None
     assert_same_answer(answer({"taskData": [record]}))
+
+
+def test_realistic_batches_with_an_odd_record_among_them():
+    records = [realistic_record(1001, index) for index in range(1, 101)]
+    assert_same_answer(answer({"version": "311", "taskData": records}))
+    records[50] = {**records[50], "ieData": "RedInfo:RedInd=1;RedInfo:RedInd=2"}
+    records[60] = {**records[60], "ieData": ["not", "a", "string"]}
+    assert_same_answer(answer({"version": "311", "taskData": records}))
 
 
 # --- generated records: anything JSON, in the places the schema reads
