@@ -93,6 +93,10 @@ class Settings:
         """Value for ``requests``' ``proxies``: every upstream call through CALLNOS_PROXY_URL, if set."""
         return {"http": self.proxy_url, "https": self.proxy_url} if self.proxy_url else {}
 
+    def __repr__(self) -> str:
+        """The safe form only: a traceback or debug line that shows settings shows no secret."""
+        return f"Settings({', '.join(f'{k}={v!r}' for k, v in self.describe().items())})"
+
     def describe(self) -> dict[str, Any]:
         """Return every setting in a form safe to log or print.
 

@@ -51,6 +51,14 @@ def test_secrets_never_show_in_repr_or_describe(env):
         assert "p-secret" not in text and "key-visible-nowhere" not in text
 
 
+def test_passwords_inside_urls_never_show_in_repr(env):
+    env(CALLNOS_UPSTREAM_URL="https://svc:url-pw-1@isales.example", CALLNOS_IDEMPOTENCY_URL="redis://:url-pw-2@127.0.0.1:6379/0",
+        CALLNOS_TOKEN_STORE="redis://:url-pw-3@127.0.0.1:6379/1")
+    s = load_settings()
+    text = repr(s)
+    assert "url-pw" not in text and "svc:***@isales.example" in text
+
+
 @pytest.mark.parametrize("values, named", [
     ({"CALLNOS_UPSTREAM_URL": None}, "CALLNOS_UPSTREAM_URL"),
     ({"CALLNOS_UPSTREAM_URL": "ftp://x"}, "CALLNOS_UPSTREAM_URL"),
