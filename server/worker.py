@@ -80,14 +80,20 @@ class HeaderDeadline:
         return self
 
     def _wait_for_next_request(self) -> None:
-        """Wait for a byte up to ``idle`` seconds; give up at once (within a second) when the worker stops."""
+        """Wait for a byte up to ``idle`` seconds; once the worker stops, only a quiet second more.
+
+        A request already on its way when the worker stops is still read (its
+        answer closes the connection): closing at once lost requests that a
+        busy client had sent a moment after its previous answer.
+        """
         deadline = time.monotonic() + self._idle
-        while (left := deadline - time.monotonic()) > 0 and self._alive():
+        while (left := deadline - time.monotonic()) > 0:
             try:
                 wait_read(self._connection.sock.fileno(), timeout=min(left, STOP_CHECK_SECONDS))
                 return
             except socket.timeout:
-                continue
+                if not self._alive():
+                    break
         raise StopIteration("kept-alive connection idle for the keep-alive timeout, or the worker stops")
 
     def __exit__(self, kind, error, traceback) -> bool:
