@@ -32,10 +32,9 @@ from adapter.idempotency.base import (
 from adapter.idempotency.fingerprint import fingerprint, scoped_key
 from adapter.idempotency.redis_store import RedisStore
 from adapter.idempotency.sqlite_store import SQLiteStore
+from adapter.store_connections import SQLITE_PREFIX, shared_store_problem
 
 DEFAULT_URL = "sqlite:///var/idempotency.sqlite3"
-SQLITE_PREFIX = "sqlite:///"
-REDIS_SCHEMES = ("redis://", "rediss://")
 
 __all__ = [
     "Claimed", "DEFAULT_URL", "IdempotencyStore", "InFlight", "Mismatch", "Outcome", "RedisStore", "Replay",
@@ -45,14 +44,7 @@ __all__ = [
 
 def store_url_problem(url: str) -> str | None:
     """Say what is wrong with a store URL, or None when it can be used."""
-    if url.startswith(SQLITE_PREFIX):
-        path = url[len(SQLITE_PREFIX):]
-        if not path or path == ":memory:":
-            return "sqlite:/// needs a file path (each worker thread has its own connection)"
-        return None
-    if url.startswith(REDIS_SCHEMES) and len(url.split("://", 1)[1]) > 0:
-        return None
-    return "must be sqlite:///<path> or redis://host:port/db"
+    return shared_store_problem(url)
 
 
 def open_store(url: str | None) -> IdempotencyStore:

@@ -18,11 +18,10 @@ from adapter.token_store.base import StoredToken, TokenStore, TokenStoreUnavaila
 from adapter.token_store.memory import MemoryStore
 from adapter.token_store.redis_store import RedisTokenStore
 from adapter.token_store.sqlite_store import SQLiteTokenStore
+from adapter.store_connections import SQLITE_PREFIX, shared_store_problem
 
 DEFAULT_URL = "sqlite:///var/token-store.sqlite3"
 MEMORY = "memory"
-SQLITE_PREFIX = "sqlite:///"
-REDIS_SCHEMES = ("redis://", "rediss://")
 
 __all__ = [
     "DEFAULT_URL", "MemoryStore", "RedisTokenStore", "SQLiteTokenStore", "StoredToken", "TokenStore",
@@ -34,12 +33,7 @@ def token_store_problem(url: str) -> str | None:
     """Say what is wrong with a ``CALLNOS_TOKEN_STORE`` value, or None when it can be used."""
     if url == MEMORY:
         return None
-    if url.startswith(SQLITE_PREFIX):
-        path = url[len(SQLITE_PREFIX):]
-        return "sqlite:/// needs a file path" if not path or path == ":memory:" else None
-    if url.startswith(REDIS_SCHEMES) and url.split("://", 1)[1]:
-        return None
-    return "must be memory, sqlite:///<path> or redis://host:port/db"
+    return shared_store_problem(url, "memory, sqlite:///<path> or redis://host:port/db")
 
 
 def open_token_store(url: str | None) -> TokenStore:
