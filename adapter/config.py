@@ -21,8 +21,10 @@ from environs import Env, EnvError, validate
 
 from adapter.clients import Client, load_clients_file
 from adapter.errors import ConfigError
+from adapter.idempotency import DEFAULT_URL as IDEMPOTENCY_DEFAULT_URL
 from adapter.idempotency import store_url_problem
 from adapter.obs import INTERFACES, default_paths
+from adapter.token_store import DEFAULT_URL as TOKEN_STORE_DEFAULT_URL
 from adapter.token_store import token_store_problem
 
 PREFIX = "CALLNOS_"
@@ -58,7 +60,7 @@ class Settings:
     ca_bundle: str | None = None
     pool_size: int = 16
     log_level: str = "INFO"
-    idempotency_url: str | None = None
+    idempotency_url: str | None = None  # None: the default SQLite file, filled in by __post_init__
     dead_letter_dir: str | None = "var/dead-letter"
     idempotency_ttl: int = 86400
     clients_file: str | None = None
@@ -68,7 +70,7 @@ class Settings:
     business_token: str = "token"
     time_format: str = DEFAULT_TIME_FORMAT
     time_zone: str = "UTC"
-    token_store: str | None = None  # None: the default SQLite file (adapter.token_store.DEFAULT_URL)
+    token_store: str | None = None  # None: the default SQLite file, filled in by __post_init__
     ready_timeout: float = 2.0
     header_timeout: float = 10.0
 
@@ -76,6 +78,9 @@ class Settings:
         if self.total_timeout is None:
             object.__setattr__(self, "total_timeout", self.read_timeout + 2.0)
         object.__setattr__(self, "paths", {**default_paths(), **self.paths})  # tests may override a few
+        # The stores' effective URLs, so logs and check-config show where state really lives.
+        object.__setattr__(self, "idempotency_url", self.idempotency_url or IDEMPOTENCY_DEFAULT_URL)
+        object.__setattr__(self, "token_store", self.token_store or TOKEN_STORE_DEFAULT_URL)
         check_consistency(self)
 
     @property

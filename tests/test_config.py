@@ -40,7 +40,8 @@ def test_defaults_follow_the_contract(env):
     assert s.api_keys == ("k1", "k2")
     assert (s.sub_cc_no, s.vdn_id) == (None, None)
     assert s.idempotency_ttl == 86400
-    assert (s.token_store, s.ready_timeout) == (None, 2.0)  # None: sqlite:///var/token-store.sqlite3
+    assert (s.token_store, s.ready_timeout) == ("sqlite:///var/token-store.sqlite3", 2.0)  # the effective default
+    assert s.idempotency_url == "sqlite:///var/idempotency.sqlite3"
     assert s.header_timeout == 10.0
 
 
