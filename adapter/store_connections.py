@@ -44,6 +44,8 @@ class SQLiteFile:
 
     ``file_mode`` (e.g. ``0o600``) creates the file with that mode before SQLite
     opens it; SQLite gives its ``-wal`` and ``-shm`` files the same mode.
+    Under the gevent worker "per thread" is per greenlet: a connection per
+    request, opened while others of the process are open (see ``_prepare``).
     """
 
     def __init__(self, path: str | Path, schema: str, file_mode: int | None = None) -> None:
@@ -52,6 +54,8 @@ class SQLiteFile:
         self.file_mode = file_mode
         self._local = threading.local()
         self._pid = os.getpid()
+        self._prepared_in: int | None = None  # the pid that made the directory and the file
+        self._prepare_lock = threading.Lock()
 
     def connection(self) -> sqlite3.Connection:
         """This thread's connection in this process (raises sqlite3.Error or OSError)."""
@@ -59,6 +63,7 @@ class SQLiteFile:
             self._local, self._pid = threading.local(), os.getpid()
         db = getattr(self._local, "db", None)
         if db is None:
+            self._prepare()
             db = self._local.db = self._connect()
         return db
 
@@ -74,11 +79,26 @@ class SQLiteFile:
             raise
         db.execute("COMMIT")
 
+    def _prepare(self) -> None:
+        """Make the directory and the file with its mode, once per process, before its first connection.
+
+        Once per process, and under a lock, because closing any descriptor of
+        the file drops every POSIX lock this process holds on it, SQLite's
+        included: another process closing its connection would then take
+        itself for the last one and checkpoint and delete the WAL while this
+        process still writes to it (writes lost, then "database disk image is
+        malformed").
+        """
+        with self._prepare_lock:
+            if self._prepared_in == os.getpid():
+                return
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            if self.file_mode is not None:
+                _create_with_mode(self.path, self.file_mode)
+            self._prepared_in = os.getpid()
+
     def _connect(self) -> sqlite3.Connection:
-        """Open the file (making its directory), in WAL mode with durable commits."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        if self.file_mode is not None:
-            _create_with_mode(self.path, self.file_mode)
+        """Open the file in WAL mode with durable commits."""
         db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=True)
         db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         _switch_to_wal(db)
@@ -88,13 +108,16 @@ class SQLiteFile:
 
 
 def _create_with_mode(path: Path, mode: int) -> None:
-    """Create ``path`` with ``mode`` if it is missing, and narrow the mode of an existing file."""
-    descriptor = os.open(path, os.O_CREAT | os.O_RDWR, mode)
+    """Create ``path`` with ``mode`` if it is missing, and narrow the mode of an existing file.
+
+    An existing file is changed by its path, never opened: closing a
+    descriptor of it would drop this process's SQLite locks on it.
+    """
     try:
-        if os.stat(descriptor).st_mode & 0o777 & ~mode:
-            os.fchmod(descriptor, mode)
-    finally:
-        os.close(descriptor)
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, mode))
+    except FileExistsError:
+        if os.stat(path).st_mode & 0o777 & ~mode:
+            os.chmod(path, mode)
 
 
 def _switch_to_wal(db: sqlite3.Connection) -> None:
