@@ -34,7 +34,8 @@ PARTS = (
     ("logging and metrics", ("logging/", "pythonjsonlogger/", "prometheus_client/", "web/logs.py",
                              "web/access_log.py", "web/metrics.py", "web/redact.py")),
     ("Flask, flask-smorest, views", ("flask/", "werkzeug/", "flask_smorest/", "web/", "app.py", "marshmallow/")),
-    ("gunicorn (gthread)", ("gunicorn/", "concurrent/futures/", "selectors.py")),
+    ("gunicorn, gevent, server/ (the worker)", ("gunicorn/", "concurrent/futures/", "selectors.py", "gevent/",
+                                                "server/")),
 )
 
 
@@ -88,7 +89,7 @@ def summarise(raw: str) -> Counter:
     return parts
 
 
-def profile_worker(seconds: int, mix: str = "realistic", size: int = 100) -> None:
+def profile_worker(seconds: int, mix: str = "realistic", size: int = 100, config: Path | None = None) -> None:
     """py-spy the busy gunicorn worker while one client fetches batches through the gateway."""
     from bench import client, e2e
 
@@ -97,7 +98,7 @@ def profile_worker(seconds: int, mix: str = "realistic", size: int = 100) -> Non
     with tempfile.TemporaryDirectory(prefix="callnos-profile-") as tmp_name:
         tmp, port = Path(tmp_name), free_port()
         with serving(["python", "-m", "bench.upstream", "--port", str(port)], port, tmp / "upstream.log") as up, \
-                e2e._gunicorn(tmp, "wsgi:app", up.url) as gateway:
+                e2e._gunicorn(tmp, "wsgi:app", up.url, config or e2e.SHIPPED_CONFIG) as gateway:
             call = e2e.calls({"upstream": up.url, "bare": up.url, "gateway": gateway.url}, mix, size)["gateway"]
             client.latencies_ms(call, 50)
             load = threading.Thread(target=client.throughput, args=(call, 1, seconds + 2))  # one client, its own process
@@ -140,12 +141,13 @@ def main() -> None:
     parser.add_argument("--top", type=int, default=20, help="normalise: functions to list")
     parser.add_argument("--seconds", type=int, default=8, help="worker: seconds to sample")
     parser.add_argument("--records", type=int, default=100, help="worker: records per batch")
+    parser.add_argument("--config", type=Path, help="worker: a gunicorn config file (default gunicorn.conf.py)")
     parser.add_argument("--mix", choices=("realistic", "mix"), default="realistic", help="worker: records")
     args = parser.parse_args()
     if args.what == "normalise":
         profile_normalisation(args.top)
     else:
-        profile_worker(args.seconds, args.mix, args.records)
+        profile_worker(args.seconds, args.mix, args.records, args.config and args.config.resolve())
 
 
 if __name__ == "__main__":
