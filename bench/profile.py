@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import os
 import pstats
 import shutil
 import subprocess
@@ -84,7 +85,7 @@ def summarise(raw: str) -> Counter:
     parts: Counter = Counter()
     for line in raw.splitlines():
         stack, _, count = line.rpartition(" ")
-        if stack:
+        if stack and count.isdigit():  # a frame's text may hold a line break (gevent's): not a stack line
             parts[part_of(stack.split(";"))] += int(count)
     return parts
 
@@ -111,6 +112,8 @@ def profile_worker(seconds: int, mix: str = "realistic", size: int = 100, config
                     break
             load.join()
             samples = raw.read_text()
+            if os.environ.get("CALLNOS_PROFILE_KEEP"):  # the raw stacks, for a closer look
+                shutil.copy(raw, os.environ["CALLNOS_PROFILE_KEEP"])
     _print_parts(summarise(samples), innermost(samples))
 
 
@@ -119,7 +122,7 @@ def innermost(raw: str) -> Counter:
     frames: Counter = Counter()
     for line in raw.splitlines():
         stack, _, count = line.rpartition(" ")
-        if stack:
+        if stack and count.isdigit():
             frames[stack.split(";")[-1]] += int(count)
     return frames
 
