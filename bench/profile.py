@@ -20,10 +20,11 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 from collections import Counter
 from pathlib import Path
 
-from bench.procs import serving
+from bench.procs import cpu_seconds, serving
 from tests.servers import free_port, worker_pids
 
 # (part, path fragments of its frames), innermost recognised frame wins
@@ -101,20 +102,27 @@ def profile_worker(seconds: int, mix: str = "realistic", size: int = 100, config
         with serving(["python", "-m", "bench.upstream", "--port", str(port)], port, tmp / "upstream.log") as up, \
                 e2e._gunicorn(tmp, "wsgi:app", up.url, config or e2e.SHIPPED_CONFIG) as gateway:
             call = e2e.calls({"upstream": up.url, "bare": up.url, "gateway": gateway.url}, mix, size)["gateway"]
-            client.latencies_ms(call, 50)
-            load = threading.Thread(target=client.throughput, args=(call, 1, seconds + 2))  # one client, its own process
+            load = threading.Thread(target=client.throughput, args=(call, 1, seconds + 4))  # one client, its own process
             load.start()
             raw = tmp / "worker.txt"
-            for pid in worker_pids(gateway.process.pid):  # the one connection is one worker's: profile that one
-                subprocess.run(["py-spy", "record", "--gil", "--nonblocking", "--format", "raw", "-r", "250",
-                                "-d", str(seconds), "-p", str(pid), "-o", str(raw)], check=True, capture_output=True)
-                if raw.stat().st_size > 1000:
-                    break
+            subprocess.run(["py-spy", "record", "--gil", "--nonblocking", "--format", "raw", "-r", "250",
+                            "-d", str(seconds), "-p", str(_busiest(worker_pids(gateway.process.pid))), "-o", str(raw)],
+                           check=True, capture_output=True)
             load.join()
             samples = raw.read_text()
             if os.environ.get("CALLNOS_PROFILE_KEEP"):  # the raw stacks, for a closer look
                 shutil.copy(raw, os.environ["CALLNOS_PROFILE_KEEP"])
     _print_parts(summarise(samples), innermost(samples))
+
+
+def _busiest(pids: list[int]) -> int:
+    """The worker the client's one connection landed on: the one that used the most CPU over a second.
+
+    (An idle gevent worker still shows samples: its deadline watchdog and hub wake up.)
+    """
+    before = {pid: cpu_seconds([pid]) for pid in pids}
+    time.sleep(1.5)
+    return max(pids, key=lambda pid: cpu_seconds([pid]) - before[pid])
 
 
 def innermost(raw: str) -> Counter:
