@@ -40,6 +40,9 @@ def _arguments() -> argparse.Namespace:
     parser_ = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser_.add_argument("sections", nargs="*", metavar="SECTION", help=f"any of {', '.join(SECTIONS)} (default: all)")
     parser_.add_argument("--rounds", type=int, default=None, help="rounds per measurement (medians over them)")
+    parser_.add_argument("--against", type=_config_file, metavar="OLD.conf.py",
+                         help="e2e: also run the bare pass-through and the gateway under this gunicorn config file, "
+                              "taking turns with gunicorn.conf.py (an A/B of two configs in one run)")
     parser_.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"JSON output (default {DEFAULT_OUT})")
     args = parser_.parse_args()
     unknown = set(args.sections) - set(SECTIONS)
@@ -49,12 +52,20 @@ def _arguments() -> argparse.Namespace:
     return args
 
 
+def _config_file(text: str) -> Path:
+    """An existing file, as an absolute path (gunicorn runs from the repository root)."""
+    path = Path(text).resolve()
+    if not path.is_file():
+        raise argparse.ArgumentTypeError(f"no such config file: {text}")
+    return path
+
+
 def _run(section: str, args: argparse.Namespace):
     if section == "normalise":
         return normalise.run(args.rounds or 7)
     if section == "parser":
         return parser.run(args.rounds or 5)
-    return e2e.run(args.rounds or 3)
+    return e2e.run(args.rounds or 3, args.against)
 
 
 def _render(section: str, result) -> str:

@@ -10,6 +10,11 @@ Three servers run side by side, each its own process tree, on loopback:
 Both Flask apps run as ``gunicorn -c gunicorn.conf.py``, with the same settings
 (so the same workers, threads and worker class, whatever that file says);
 the one change is no worker recycling during the run (``GUNICORN_MAX_REQUESTS=0``).
+``against`` (``python -m bench e2e --against OLD.conf.py``) runs a second
+bare and gateway under another config file in the same run, taking turns
+with the first: an A/B of two configs (e.g. two worker classes) under the
+same load, with own work, records/s and CPU per request each against its
+own bare pass-through, at every batch size.
 One client (``bench.client``) drives all three: one keep-alive connection for
 latency, 16 keep-alive connections from 16 processes for throughput. The
 targets take turns round by round, so the machine's drift touches all alike,
@@ -20,13 +25,15 @@ from __future__ import annotations
 
 import json
 import statistics
+import shlex
 import tempfile
 import timeit
+from contextlib import ExitStack
 from pathlib import Path
 
 from bench import client
 from bench.client import Call
-from bench.procs import cpu_seconds, peak_rss_mb, serving, started_with
+from bench.procs import cpu_seconds, peak_rss_mb, scheduled_seconds, serving, started_with
 from bench.records import MIXES, TASK_OF_MIX, answer_body
 from bench.timing import interleaved_medians
 from schemas.response import render_batch
@@ -36,6 +43,8 @@ from tests.servers import free_port, gunicorn_env, worker_pids
 TOKEN, API_KEY = "bench-static-token", "bench-key"
 CALLNOS_PATH = "/rest/isales/v1/openapi/obs/business/callnos"
 TARGETS = ("upstream", "bare", "gateway")
+AGAINST = ("bare_against", "gateway_against")  # the same two apps under the --against config
+SHIPPED_CONFIG = Path("gunicorn.conf.py")
 SIZES = (1, 100, 1000)
 LATENCY_REQUESTS = {1: 300, 100: 300, 1000: 90}  # per target, split over the rounds
 THROUGHPUT_BATCH, CLIENTS, THROUGHPUT_SECONDS = 100, 16, 2.0
@@ -48,12 +57,13 @@ def settings_env(upstream_url: str) -> dict[str, str]:
             "CALLNOS_MAX_BATCH": "1000", "GUNICORN_MAX_REQUESTS": "0"}
 
 
-def _gunicorn(tmp: Path, app: str, upstream_url: str):
-    """``gunicorn -c gunicorn.conf.py APP``: workers, threads and worker class as that file decides."""
+def _gunicorn(tmp: Path, app: str, upstream_url: str, config: Path = SHIPPED_CONFIG, tag: str = ""):
+    """``gunicorn -c CONFIG APP``: workers, threads and worker class as that file decides."""
     port = free_port()
     env = gunicorn_env(settings_env(upstream_url), port)
-    del env["GUNICORN_WORKERS"], env["GUNICORN_THREADS"]  # gunicorn.conf.py's own defaults
-    return serving(["bash", "-c", f"exec gunicorn -c gunicorn.conf.py {app}"], port, tmp / f"{app}.log", env)
+    del env["GUNICORN_WORKERS"], env["GUNICORN_THREADS"]  # the config file's own defaults
+    command = f"exec gunicorn -c {shlex.quote(str(config))} {app}"
+    return serving(["bash", "-c", command], port, tmp / f"{app}{tag}.log", env)
 
 
 def calls(urls: dict[str, str], mix: str, size: int) -> dict[str, Call]:
@@ -61,35 +71,56 @@ def calls(urls: dict[str, str], mix: str, size: int) -> dict[str, Call]:
     task = TASK_OF_MIX[mix]
     upstream_body = json.dumps({"subCCNo": 1, "vdnId": 1, "serviceId": task, "batchCount": size}).encode()
     bearer = (("Authorization", f"Bearer {TOKEN}"),)
-    return {
-        "upstream": Call(urls["upstream"] + CALLNOS_PATH, upstream_body, bearer),
-        "bare": Call(urls["bare"] + "/bare", upstream_body, bearer),
-        "gateway": Call(urls["gateway"] + "/v1/call-data",
-                        json.dumps({"task_id": task, "batch_size": size}).encode(), (("X-API-Key", API_KEY),)),
-    }
+    gateway_body = json.dumps({"task_id": task, "batch_size": size}).encode()
+    kinds = {"upstream": (CALLNOS_PATH, upstream_body, bearer), "bare": ("/bare", upstream_body, bearer),
+             "gateway": ("/v1/call-data", gateway_body, (("X-API-Key", API_KEY),))}
+    found = {}
+    for name, url in urls.items():
+        path, body, headers = kinds[name.split("_")[0]]
+        found[name] = Call(url + path, body, headers)
+    return found
 
 
-def run(rounds: int = 3) -> dict:
-    """Start the three servers on free loopback ports, measure, stop them; the section's figures."""
-    with tempfile.TemporaryDirectory(prefix="callnos-bench-") as tmp_name:
+def run(rounds: int = 3, against: Path | None = None) -> dict:
+    """Start the servers on free loopback ports, measure, stop them; the section's figures."""
+    with tempfile.TemporaryDirectory(prefix="callnos-bench-") as tmp_name, ExitStack() as stack:
         tmp = Path(tmp_name)
         port = free_port()
-        with serving(["python", "-m", "bench.upstream", "--port", str(port)], port, tmp / "upstream.log") as up, \
-                _gunicorn(tmp, "bench.bare:app", up.url) as bare, _gunicorn(tmp, "wsgi:app", up.url) as gateway:
-            urls = {"upstream": up.url, "bare": bare.url, "gateway": gateway.url}
-            _check(urls)
-            pids = {"upstream": [up.process.pid], "bare": _tree(bare), "gateway": _tree(gateway)}
-            latency: dict = {mix: {} for mix in MIXES}
-            for size in SIZES:  # sizes outside: both mixes meet the workers in the same state (see PERFORMANCE.md)
-                for mix in MIXES:
-                    latency[mix][size] = _latency(calls(urls, mix, size), pids, size, answer_body(mix, size), rounds)
-            throughput = {mix: _throughput(calls(urls, mix, THROUGHPUT_BATCH), rounds) for mix in MIXES}
-            rss = {name: [peak_rss_mb(pid) for pid in worker_pids(server.process.pid)]
-                   for name, server in (("bare", bare), ("gateway", gateway))}
-            gunicorn = started_with(gateway.log())
-    return {"rounds": rounds, "gunicorn": gunicorn, "latency": latency, "throughput": throughput,
-            "in_process_1000": in_process(1000, rounds + 4),
-            "throughput_batch": THROUGHPUT_BATCH, "clients": CLIENTS, "worker_peak_rss_mb": rss}
+        up = stack.enter_context(serving(["python", "-m", "bench.upstream", "--port", str(port)], port,
+                                         tmp / "upstream.log"))
+        servers = {"bare": stack.enter_context(_gunicorn(tmp, "bench.bare:app", up.url)),
+                   "gateway": stack.enter_context(_gunicorn(tmp, "wsgi:app", up.url))}
+        if against is not None:
+            servers["bare_against"] = stack.enter_context(_gunicorn(tmp, "bench.bare:app", up.url, against, "-b"))
+            servers["gateway_against"] = stack.enter_context(_gunicorn(tmp, "wsgi:app", up.url, against, "-b"))
+        urls = {"upstream": up.url, **{name: server.url for name, server in servers.items()}}
+        _check(urls)
+        pids = {"upstream": [up.process.pid], **{name: _tree(server) for name, server in servers.items()}}
+        result = _measure(urls, pids, rounds, against is not None)
+        result["worker_peak_rss_mb"] = {name: [peak_rss_mb(pid) for pid in worker_pids(server.process.pid)]
+                                        for name, server in servers.items()}
+        result["gunicorn"] = started_with(servers["gateway"].log())
+        if against is not None:
+            result["against"] = {"config": str(against), "gunicorn": started_with(servers["gateway_against"].log())}
+    return {"rounds": rounds, **result, "in_process_1000": in_process(1000, rounds + 4),
+            "throughput_batch": THROUGHPUT_BATCH, "clients": CLIENTS}
+
+
+def _measure(urls: dict[str, str], pids: dict[str, list[int]], rounds: int, by_size: bool) -> dict:
+    """Latency per mix and size, throughput per mix at THROUGHPUT_BATCH records (and, for an A/B,
+    throughput of realistic records at every size)."""
+    latency: dict = {mix: {} for mix in MIXES}
+    for size in SIZES:  # sizes outside: both mixes meet the workers in the same state (see PERFORMANCE.md)
+        for mix in MIXES:
+            latency[mix][size] = _latency(calls(urls, mix, size), pids, size, answer_body(mix, size), rounds)
+    throughput = {mix: _throughput(calls(urls, mix, THROUGHPUT_BATCH), pids, THROUGHPUT_BATCH, rounds)
+                  for mix in MIXES}
+    found = {"latency": latency, "throughput": throughput}
+    if by_size:  # THROUGHPUT_BATCH's figures are measured above
+        found["throughput_by_size"] = {size: throughput["realistic"] if size == THROUGHPUT_BATCH else
+                                       _throughput(calls(urls, "realistic", size), pids, size, rounds)
+                                       for size in SIZES}
+    return found
 
 
 def in_process(size: int, rounds: int) -> dict:
@@ -126,11 +157,11 @@ def _latency(targets: dict[str, Call], pids: dict[str, list[int]], size: int, up
     turns each round; and between them, in this process, the stdlib JSON round trip of the upstream's
     bytes, so that it meets the same load as the servers."""
     per_round = max(10, LATENCY_REQUESTS[size] // rounds)
-    found: dict[str, list[float]] = {name: [] for name in TARGETS}
-    cpu = dict.fromkeys(TARGETS, 0.0)
+    found: dict[str, list[float]] = {name: [] for name in targets}
+    cpu = dict.fromkeys(targets, 0.0)
     json_ms = []
     for _ in range(rounds):
-        for name in TARGETS:
+        for name in targets:
             before = cpu_seconds(pids[name])
             found[name] += client.latencies_ms(targets[name], per_round, warm_up=10)
             cpu[name] += cpu_seconds(pids[name]) - before
@@ -152,14 +183,21 @@ def _percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
 
 
-def _throughput(targets: dict[str, Call], rounds: int) -> dict:
-    """Records/s of each target at CLIENTS connections: the median over rounds, and each round's."""
-    found: dict[str, list[float]] = {name: [] for name in TARGETS}
-    failed = dict.fromkeys(TARGETS, 0)
+def _throughput(targets: dict[str, Call], pids: dict[str, list[int]], size: int, rounds: int) -> dict:
+    """Records/s of each target at CLIENTS connections: the median over rounds, and each round's; the
+    server's CPU per request, and the cores' worth of time its processes were runnable but had no CPU
+    (on a shared machine: how much of a difference is the machine's), medians over rounds."""
+    found: dict[str, list[tuple[float, float, float]]] = {name: [] for name in targets}
+    failed = dict.fromkeys(targets, 0)
     for _ in range(rounds):
-        for name in TARGETS:
+        for name in targets:
+            cpu, (_, waited) = cpu_seconds(pids[name]), scheduled_seconds(pids[name])
             ok, bad, seconds = client.throughput(targets[name], CLIENTS, THROUGHPUT_SECONDS)
-            found[name].append(ok * THROUGHPUT_BATCH / seconds)
+            cpu_ms = (cpu_seconds(pids[name]) - cpu) * 1e3 / max(1, ok + bad + CLIENTS)  # + each client's warm-up
+            found[name].append((ok * size / seconds, cpu_ms, (scheduled_seconds(pids[name])[1] - waited) / seconds))
             failed[name] += bad
-    return {name: {"records_per_s": statistics.median(values), "by_round": values, "failed": failed[name]}
+    return {name: {"records_per_s": statistics.median(v[0] for v in values),
+                   "by_round": [v[0] for v in values],
+                   "cpu_ms_per_request": statistics.median(v[1] for v in values),
+                   "waiting_for_cpu_cores": statistics.median(v[2] for v in values), "failed": failed[name]}
             for name, values in found.items()}

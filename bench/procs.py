@@ -33,6 +33,23 @@ def cpu_seconds(pids: Iterable[int]) -> float:
     return total / _TICKS
 
 
+def scheduled_seconds(pids: Iterable[int]) -> tuple[float, float]:
+    """Seconds these processes' threads ran, and were runnable but waited for a CPU (schedstat).
+
+    On a shared machine the second tells a slower run that the machine caused
+    (a one-thread gevent worker gets one thread's share of the CPU, a
+    gthread worker one share per busy thread) from one that the code caused.
+    """
+    ran = waited = 0
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            for tid in os.listdir(f"/proc/{pid}/task"):
+                with contextlib.suppress(OSError), open(f"/proc/{pid}/task/{tid}/schedstat", encoding="ascii") as stat:
+                    run_ns, wait_ns, _ = stat.read().split()
+                    ran, waited = ran + int(run_ns), waited + int(wait_ns)
+    return ran / 1e9, waited / 1e9
+
+
 def peak_rss_mb(pid: int) -> float | None:
     """The process's peak resident set (VmHWM), in MB; None if it is gone."""
     try:

@@ -13,16 +13,18 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import os
 import pstats
 import shutil
 import subprocess
 import sys
 import tempfile
 import threading
+import time
 from collections import Counter
 from pathlib import Path
 
-from bench.procs import serving
+from bench.procs import cpu_seconds, serving
 from tests.servers import free_port, worker_pids
 
 # (part, path fragments of its frames), innermost recognised frame wins
@@ -34,7 +36,8 @@ PARTS = (
     ("logging and metrics", ("logging/", "pythonjsonlogger/", "prometheus_client/", "web/logs.py",
                              "web/access_log.py", "web/metrics.py", "web/redact.py")),
     ("Flask, flask-smorest, views", ("flask/", "werkzeug/", "flask_smorest/", "web/", "app.py", "marshmallow/")),
-    ("gunicorn (gthread)", ("gunicorn/", "concurrent/futures/", "selectors.py")),
+    ("gunicorn, gevent, server/ (the worker)", ("gunicorn/", "concurrent/futures/", "selectors.py", "gevent/",
+                                                "server/")),
 )
 
 
@@ -83,12 +86,12 @@ def summarise(raw: str) -> Counter:
     parts: Counter = Counter()
     for line in raw.splitlines():
         stack, _, count = line.rpartition(" ")
-        if stack:
+        if stack and count.isdigit():  # a frame's text may hold a line break (gevent's): not a stack line
             parts[part_of(stack.split(";"))] += int(count)
     return parts
 
 
-def profile_worker(seconds: int, mix: str = "realistic", size: int = 100) -> None:
+def profile_worker(seconds: int, mix: str = "realistic", size: int = 100, config: Path | None = None) -> None:
     """py-spy the busy gunicorn worker while one client fetches batches through the gateway."""
     from bench import client, e2e
 
@@ -97,20 +100,29 @@ def profile_worker(seconds: int, mix: str = "realistic", size: int = 100) -> Non
     with tempfile.TemporaryDirectory(prefix="callnos-profile-") as tmp_name:
         tmp, port = Path(tmp_name), free_port()
         with serving(["python", "-m", "bench.upstream", "--port", str(port)], port, tmp / "upstream.log") as up, \
-                e2e._gunicorn(tmp, "wsgi:app", up.url) as gateway:
+                e2e._gunicorn(tmp, "wsgi:app", up.url, config or e2e.SHIPPED_CONFIG) as gateway:
             call = e2e.calls({"upstream": up.url, "bare": up.url, "gateway": gateway.url}, mix, size)["gateway"]
-            client.latencies_ms(call, 50)
-            load = threading.Thread(target=client.throughput, args=(call, 1, seconds + 2))  # one client, its own process
+            load = threading.Thread(target=client.throughput, args=(call, 1, seconds + 4))  # one client, its own process
             load.start()
             raw = tmp / "worker.txt"
-            for pid in worker_pids(gateway.process.pid):  # the one connection is one worker's: profile that one
-                subprocess.run(["py-spy", "record", "--gil", "--nonblocking", "--format", "raw", "-r", "250",
-                                "-d", str(seconds), "-p", str(pid), "-o", str(raw)], check=True, capture_output=True)
-                if raw.stat().st_size > 1000:
-                    break
+            subprocess.run(["py-spy", "record", "--gil", "--nonblocking", "--format", "raw", "-r", "250",
+                            "-d", str(seconds), "-p", str(_busiest(worker_pids(gateway.process.pid))), "-o", str(raw)],
+                           check=True, capture_output=True)
             load.join()
             samples = raw.read_text()
+            if os.environ.get("CALLNOS_PROFILE_KEEP"):  # the raw stacks, for a closer look
+                shutil.copy(raw, os.environ["CALLNOS_PROFILE_KEEP"])
     _print_parts(summarise(samples), innermost(samples))
+
+
+def _busiest(pids: list[int]) -> int:
+    """The worker the client's one connection landed on: the one that used the most CPU over a second.
+
+    (An idle gevent worker still shows samples: its deadline watchdog and hub wake up.)
+    """
+    before = {pid: cpu_seconds([pid]) for pid in pids}
+    time.sleep(1.5)
+    return max(pids, key=lambda pid: cpu_seconds([pid]) - before[pid])
 
 
 def innermost(raw: str) -> Counter:
@@ -118,7 +130,7 @@ def innermost(raw: str) -> Counter:
     frames: Counter = Counter()
     for line in raw.splitlines():
         stack, _, count = line.rpartition(" ")
-        if stack:
+        if stack and count.isdigit():
             frames[stack.split(";")[-1]] += int(count)
     return frames
 
@@ -140,12 +152,13 @@ def main() -> None:
     parser.add_argument("--top", type=int, default=20, help="normalise: functions to list")
     parser.add_argument("--seconds", type=int, default=8, help="worker: seconds to sample")
     parser.add_argument("--records", type=int, default=100, help="worker: records per batch")
+    parser.add_argument("--config", type=Path, help="worker: a gunicorn config file (default gunicorn.conf.py)")
     parser.add_argument("--mix", choices=("realistic", "mix"), default="realistic", help="worker: records")
     args = parser.parse_args()
     if args.what == "normalise":
         profile_normalisation(args.top)
     else:
-        profile_worker(args.seconds, args.mix, args.records)
+        profile_worker(args.seconds, args.mix, args.records, args.config and args.config.resolve())
 
 
 if __name__ == "__main__":

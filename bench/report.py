@@ -70,11 +70,40 @@ def e2e(result: dict) -> str:
         lines.append(f"in process, 1,000 {mix} records: json.loads + json.dumps {cell['json_round_trip']:.2f} ms, "
                      f"normalise_answer + render_batch {cell['gateway']:.2f} ms "
                      f"({cell['gateway'] / cell['json_round_trip']:.2f}x)")
+    if "against" in result:
+        lines.append(against(result))
     rss = {name: ", ".join(f"{mb:.1f}" for mb in values if mb is not None)
            for name, values in result["worker_peak_rss_mb"].items()}
     lines.append(f"gunicorn: {result['gunicorn']}; peak RSS per worker (VmHWM): gateway {rss['gateway']} MB, "
                  f"bare {rss['bare']} MB")
     return "\n\n".join(lines)
+
+
+def against(result: dict) -> str:
+    """The A/B of two config files (``--against``): realistic records, each config against its own bare."""
+    configs = {"": ("gunicorn.conf.py", result["gunicorn"]),
+               "_against": (result["against"]["config"], result["against"]["gunicorn"])}
+    rows = []
+    for size, cell in result["latency"]["realistic"].items():
+        speed = result["throughput_by_size"][size] if size in result["throughput_by_size"] \
+            else result["throughput_by_size"][str(size)]
+        for suffix, (name, _) in configs.items():
+            bare, gw = cell["bare" + suffix], cell["gateway" + suffix]
+            fast_bare, fast_gw = speed["bare" + suffix], speed["gateway" + suffix]
+            own = gw["p50_ms"] - bare["p50_ms"]
+            rows.append([str(size), name, f"{gw['p50_ms']:.2f}", f"{own:.2f}",
+                         f"{own / cell['json_round_trip_ms']:.2f}x",
+                         f"{bare['cpu_ms_per_request']:.2f} / {gw['cpu_ms_per_request']:.2f}",
+                         f"{fast_bare['records_per_s']:,.0f} / {fast_gw['records_per_s']:,.0f}",
+                         f"{fast_gw['records_per_s'] / fast_bare['records_per_s']:.2f}",
+                         f"{fast_bare['cpu_ms_per_request']:.2f} / {fast_gw['cpu_ms_per_request']:.2f}",
+                         f"{fast_bare['waiting_for_cpu_cores']:.2f} / {fast_gw['waiting_for_cpu_cores']:.2f}"])
+    started = "; ".join(f"{name}: {info}" for name, info in configs.values())
+    return (f"A/B of two gunicorn configs, realistic records ({started}), medians over rounds; "
+            f"own work = gateway p50 - bare p50 under the same config:\n" + table(
+                ["records", "config", "gateway p50 ms", "own work ms", "own work / json", "1 client CPU ms/req bare / gw",
+                 f"{result['clients']} clients rec/s bare / gw", "gw/bare", f"{result['clients']} clients CPU ms/req bare / gw",
+                 "waiting for CPU, cores bare / gw"], rows))
 
 
 def e2e_figures(result: dict, mix: str = "realistic") -> dict:
