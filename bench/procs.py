@@ -10,12 +10,11 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import signal
 import subprocess
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from tests.servers import BIN, ROOT, Running, wait_until_serving
+from tests.servers import BIN, ROOT, Running, stop_process, wait_until_serving
 
 _TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -77,13 +76,7 @@ def serving(argv: list[str], port: int, log_path: Path, env: dict[str, str] | No
         wait_until_serving(url + "/healthz", process=process)
         yield Running(process, url, log_path)
     finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        stop_process(process)
 
 
 def started_with(log: str) -> dict:

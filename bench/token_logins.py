@@ -16,7 +16,6 @@ import argparse
 import contextlib
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -29,6 +28,7 @@ from pathlib import Path
 import requests
 
 from bench.load_driver import LoadResult, run_load
+from tests.servers import stop_process
 
 ROOT = Path(__file__).resolve().parent.parent
 KEY = "bench-token-key"
@@ -57,12 +57,7 @@ def process(argv: list[str], probe: str, env: dict | None = None, log: Path | No
             time.sleep(0.05)
         yield
     finally:
-        child.send_signal(signal.SIGTERM)
-        try:
-            child.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            child.kill()
-            child.wait()
+        stop_process(child)
         if log:
             out.close()
 

@@ -58,7 +58,8 @@ class Running:
         return self.log_path.read_text(errors="replace")
 
 
-def _stop(process: subprocess.Popen) -> None:
+def stop_process(process: subprocess.Popen) -> None:
+    """SIGTERM, then SIGKILL after 15 s: how every test and bench server is stopped."""
     if process.poll() is None:
         process.send_signal(signal.SIGTERM)
         try:
@@ -78,7 +79,7 @@ def _serving(argv: list[str], port: int, log_path: Path, probe: str, env: dict |
         wait_until_serving(url + probe, process=process)
         yield Running(process, url, log_path)
     finally:
-        _stop(process)
+        stop_process(process)
 
 
 @contextlib.contextmanager
