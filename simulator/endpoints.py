@@ -108,6 +108,15 @@ def check_access(state: SimState, headers: Message) -> Answer | None:
     return None
 
 
+def business_object(state: SimState, headers: Message, body: bytes) -> dict[str, Any] | Answer:
+    """The JSON object of a business call (not callnos) with an accepted token; else the refusal, counted."""
+    refused = check_access(state, headers)
+    if refused is not None:
+        state.stats.bump("business_unauthorized")
+        return refused
+    return parse_object(body)
+
+
 def _callnos_request(state: SimState, body: bytes) -> tuple[TaskKey, int] | Answer:
     payload = parse_object(body)
     if isinstance(payload, Answer):

@@ -14,7 +14,7 @@ from typing import Any
 
 from . import answers
 from .answers import Answer
-from .endpoints import check_access, parse_object
+from .endpoints import business_object
 from .state import SimState
 
 OBS = "/rest/isales/v1/openapi/obs"
@@ -31,11 +31,7 @@ REPORTED_PATHS = {  # what discovery reports: the documented paths, under the up
 
 def _checked(state: SimState, headers: Message, body: bytes, ints: tuple[str, ...]) -> dict[str, Any] | Answer:
     """The request object, once its token and integer fields are checked; else the refusal."""
-    refused = check_access(state, headers)
-    if refused is not None:
-        state.stats.bump("business_unauthorized")
-        return refused
-    payload = parse_object(body)
+    payload = business_object(state, headers, body)
     if isinstance(payload, Answer):
         return payload
     bad = [name for name in ints if isinstance(payload.get(name), bool) or not isinstance(payload.get(name), int)]

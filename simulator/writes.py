@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import answers
 from .answers import Answer
-from .endpoints import check_access, parse_object
+from .endpoints import business_object
 from .records import TaskKey, customer_id
 
 if TYPE_CHECKING:
@@ -42,11 +42,7 @@ def midresult(state: SimState, body: bytes, headers: Message) -> Answer:
 
 
 def _write(endpoint: str, state: SimState, body: bytes, headers: Message) -> Answer:
-    refused = check_access(state, headers)
-    if refused is not None:
-        state.stats.bump("business_unauthorized")
-        return refused
-    payload = parse_object(body)
+    payload = business_object(state, headers, body)
     if isinstance(payload, Answer):
         return payload
     problem = field_problem(payload)
