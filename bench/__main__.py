@@ -42,7 +42,7 @@ def _arguments() -> argparse.Namespace:
     parser_.add_argument("--rounds", type=int, default=None, help="rounds per measurement (medians over them)")
     parser_.add_argument("--against", type=_config_file, metavar="OLD.conf.py",
                          help="e2e: also run the bare pass-through and the gateway under this gunicorn config file, "
-                              "taking turns with gunicorn.conf.py (an A/B of two configs in one run)")
+                              "taking turns with python:callnos_gateway.server.gunicorn_config (an A/B of two configs in one run)")
     parser_.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"JSON output (default {DEFAULT_OUT})")
     args = parser_.parse_args()
     unknown = set(args.sections) - set(SECTIONS)

@@ -5,7 +5,7 @@ Flask, ``requests``) costs anyway. This app does only the unavoidable part:
 one route that POSTs the request body, with its Authorization header, to the
 upstream's callnos path through one ``requests.Session`` per process, and
 answers the upstream's status and bytes unchanged. ``bench.e2e`` runs it with
-the gateway's own ``gunicorn.conf.py`` (same workers, threads and worker class)
+the gateway's own ``python:callnos_gateway.server.gunicorn_config`` (same workers, threads and worker class)
 and settings, in the same run as the gateway.
 """
 

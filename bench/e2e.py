@@ -5,9 +5,9 @@ Three servers run side by side, each its own process tree, on loopback:
 - ``upstream``: ``bench.upstream``, precomputed answer bytes (the floor of the floor);
 - ``bare``: ``bench.bare:app``, a Flask route forwarding with a ``requests.Session``
   and returning the upstream's bytes unchanged: the floor of the stack;
-- ``gateway``: ``wsgi:app``, as in production (logs and metrics on).
+- ``gateway``: ``callnos_gateway.wsgi:app``, as in production (logs and metrics on).
 
-Both Flask apps run as ``gunicorn -c gunicorn.conf.py``, with the same settings
+Both Flask apps run as ``gunicorn -c python:callnos_gateway.server.gunicorn_config``, with the same settings
 (so the same workers, threads and worker class, whatever that file says);
 the one change is no worker recycling during the run (``GUNICORN_MAX_REQUESTS=0``).
 ``against`` (``python -m bench e2e --against OLD.conf.py``) runs a second
@@ -36,15 +36,15 @@ from bench.client import Call
 from bench.procs import cpu_seconds, peak_rss_mb, scheduled_seconds, serving, started_with
 from bench.records import MIXES, TASK_OF_MIX, answer_body
 from bench.timing import interleaved_medians
-from schemas.response import render_batch
-from schemas.upstream import normalise_answer
+from callnos_gateway.api.schemas.answers import render_batch
+from callnos_gateway.records.normalise import normalise_answer
 from tests.servers import free_port, gunicorn_env, worker_pids
 
 TOKEN, API_KEY = "bench-static-token", "bench-key"
 CALLNOS_PATH = "/rest/isales/v1/openapi/obs/business/callnos"
 TARGETS = ("upstream", "bare", "gateway")
 AGAINST = ("bare_against", "gateway_against")  # the same two apps under the --against config
-SHIPPED_CONFIG = Path("gunicorn.conf.py")
+SHIPPED_CONFIG = "python:callnos_gateway.server.gunicorn_config"
 SIZES = (1, 100, 1000)
 LATENCY_REQUESTS = {1: 300, 100: 300, 1000: 90}  # per target, split over the rounds
 THROUGHPUT_BATCH, CLIENTS, THROUGHPUT_SECONDS = 100, 16, 2.0
@@ -89,10 +89,10 @@ def run(rounds: int = 3, against: Path | None = None) -> dict:
         up = stack.enter_context(serving(["python", "-m", "bench.upstream", "--port", str(port)], port,
                                          tmp / "upstream.log"))
         servers = {"bare": stack.enter_context(_gunicorn(tmp, "bench.bare:app", up.url)),
-                   "gateway": stack.enter_context(_gunicorn(tmp, "wsgi:app", up.url))}
+                   "gateway": stack.enter_context(_gunicorn(tmp, "callnos_gateway.wsgi:app", up.url))}
         if against is not None:
             servers["bare_against"] = stack.enter_context(_gunicorn(tmp, "bench.bare:app", up.url, against, "-b"))
-            servers["gateway_against"] = stack.enter_context(_gunicorn(tmp, "wsgi:app", up.url, against, "-b"))
+            servers["gateway_against"] = stack.enter_context(_gunicorn(tmp, "callnos_gateway.wsgi:app", up.url, against, "-b"))
         urls = {"upstream": up.url, **{name: server.url for name, server in servers.items()}}
         _check(urls)
         pids = {"upstream": [up.process.pid], **{name: _tree(server) for name, server in servers.items()}}

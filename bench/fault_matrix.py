@@ -13,10 +13,10 @@ from __future__ import annotations
 import socket
 from dataclasses import dataclass
 
-from adapter.config import Settings
-from app import create_app
+from callnos_gateway.settings import Settings
+from callnos_gateway.app import create_app
 from bench import token_logins
-from simulator import Simulator, SimulatorConfig
+from callnos_gateway.simulator import Simulator, SimulatorConfig
 
 KEY, USER, PASSWORD = "matrix-key", "matrix", "matrix-password"
 BATCH = 5

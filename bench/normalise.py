@@ -27,10 +27,10 @@ from collections.abc import Callable
 import orjson
 
 from bench.timing import interleaved_medians
-from schemas.response import CallDataResponseSchema, render_batch
-from schemas.upstream import UpstreamRecordSchema, fold_shape, normalise_answer, successful_result_data
-from simulator.answers import dumps
-from simulator.records import IE_SHAPES, make_records
+from callnos_gateway.api.schemas.answers import CallDataResponseSchema, render_batch
+from callnos_gateway.records.normalise import UpstreamRecordSchema, fold_shape, normalise_answer, successful_result_data
+from callnos_gateway.simulator.answers import dumps
+from callnos_gateway.simulator.records import IE_SHAPES, make_records
 
 SIZES = (1, 100, 1000)
 TASK = (1, 1, 1001)

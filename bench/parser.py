@@ -2,18 +2,18 @@
 
 Throughput is over the simulator's ieData strings (every shape, warnings
 included) and over 1,000 realistic strings, for the full parser
-(``adapter.iedata``) and the batch reader (``adapter.iedata_fast.parse_many``). Growth uses well-formed strings of 1 KB to 10 MB made of distinct
+(``callnos_gateway.records.iedata``) and the batch reader (``callnos_gateway.records.iedata_fast.parse_many``). Growth uses well-formed strings of 1 KB to 10 MB made of distinct
 elements and SIP headers, so no warning cap hides work: if the parser is
 linear, the time per byte stays flat from 1 KB to 10 MB.
 """
 
 from __future__ import annotations
 
-from adapter.iedata import parse_ie_data
-from adapter.iedata_fast import parse_many
+from callnos_gateway.records.iedata import parse_ie_data
+from callnos_gateway.records.iedata_fast import parse_many
 from bench.records import realistic_ie_data
 from bench.timing import interleaved_medians
-from simulator.records import IE_SHAPES
+from callnos_gateway.simulator.records import IE_SHAPES
 
 SIZES = {"1KB": 1 << 10, "100KB": 100 << 10, "1MB": 1 << 20, "10MB": 10 << 20}
 

@@ -29,15 +29,15 @@ from tests.servers import free_port, worker_pids
 
 # (part, path fragments of its frames), innermost recognised frame wins
 PARTS = (
-    ("ieData parser", ("adapter/iedata.py", "adapter/iedata_fast.py")),
-    ("normalisation (records, orjson)", ("schemas/upstream.py", "schemas/record_plan.py", "schemas/fields.py",
-                                         "schemas/response.py")),
+    ("ieData parser", ("callnos_gateway/records/iedata.py", "callnos_gateway/records/iedata_fast.py")),
+    ("normalisation (records, orjson)", ("callnos_gateway/records/normalise.py", "callnos_gateway/records/record_plan.py", "callnos_gateway/records/fields.py",
+                                         "callnos_gateway/api/schemas/answers.py")),
     ("upstream HTTP client (requests)", ("requests/", "urllib3/", "http/client.py", "adapter/", "socket.py")),
-    ("logging and metrics", ("logging/", "pythonjsonlogger/", "prometheus_client/", "web/logs.py",
-                             "web/access_log.py", "web/metrics.py", "web/redact.py")),
-    ("Flask, flask-smorest, views", ("flask/", "werkzeug/", "flask_smorest/", "web/", "app.py", "marshmallow/")),
-    ("gunicorn, gevent, server/ (the worker)", ("gunicorn/", "concurrent/futures/", "selectors.py", "gevent/",
-                                                "server/")),
+    ("logging and metrics", ("logging/", "pythonjsonlogger/", "prometheus_client/", "callnos_gateway/telemetry/logs.py",
+                             "callnos_gateway/api/access_log.py", "callnos_gateway/api/metrics.py", "callnos_gateway/telemetry/redact.py")),
+    ("Flask, flask-smorest, views", ("flask/", "werkzeug/", "flask_smorest/", "callnos_gateway/api/", "callnos_gateway/app.py", "marshmallow/")),
+    ("gunicorn, gevent, src/callnos_gateway/server/ (the worker)", ("gunicorn/", "concurrent/futures/", "selectors.py", "gevent/",
+                                                "callnos_gateway/server/")),
 )
 
 
@@ -45,12 +45,12 @@ def profile_normalisation(top: int) -> None:
     """Each step of normalising a 1,000-record answer timed alone, then cProfile of the whole."""
     import orjson
 
-    from adapter.iedata import parse_ie_data
+    from callnos_gateway.records.iedata import parse_ie_data
     from bench.normalise import BATCH_ID
     from bench.records import answer_body
     from bench.timing import interleaved_medians
-    from schemas import upstream
-    from schemas.response import render_batch
+    from callnos_gateway.records import normalise as upstream
+    from callnos_gateway.api.schemas.answers import render_batch
 
     body = answer_body("realistic", 1000)
     raws = orjson.loads(body)["resultData"]["taskData"]
@@ -100,7 +100,7 @@ def profile_worker(seconds: int, mix: str = "realistic", size: int = 100, config
     with tempfile.TemporaryDirectory(prefix="callnos-profile-") as tmp_name:
         tmp, port = Path(tmp_name), free_port()
         with serving(["python", "-m", "bench.upstream", "--port", str(port)], port, tmp / "upstream.log") as up, \
-                e2e._gunicorn(tmp, "wsgi:app", up.url, config or e2e.SHIPPED_CONFIG) as gateway:
+                e2e._gunicorn(tmp, "callnos_gateway.wsgi:app", up.url, config or e2e.SHIPPED_CONFIG) as gateway:
             call = e2e.calls({"upstream": up.url, "bare": up.url, "gateway": gateway.url}, mix, size)["gateway"]
             load = threading.Thread(target=client.throughput, args=(call, 1, seconds + 4))  # one client, its own process
             load.start()
@@ -152,7 +152,7 @@ def main() -> None:
     parser.add_argument("--top", type=int, default=20, help="normalise: functions to list")
     parser.add_argument("--seconds", type=int, default=8, help="worker: seconds to sample")
     parser.add_argument("--records", type=int, default=100, help="worker: records per batch")
-    parser.add_argument("--config", type=Path, help="worker: a gunicorn config file (default gunicorn.conf.py)")
+    parser.add_argument("--config", type=Path, help="worker: a gunicorn config file (default python:callnos_gateway.server.gunicorn_config)")
     parser.add_argument("--mix", choices=("realistic", "mix"), default="realistic", help="worker: records")
     args = parser.parse_args()
     if args.what == "normalise":

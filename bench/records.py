@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 
-from simulator.records import SIP_PART, make_records
+from callnos_gateway.simulator.records import SIP_PART, make_records
 
 MIXES = ("realistic", "mix")
 TASK_OF_MIX = {"realistic": 1, "mix": 2}  # the serviceId a request names picks the mix

@@ -81,7 +81,7 @@ def e2e(result: dict) -> str:
 
 def against(result: dict) -> str:
     """The A/B of two config files (``--against``): realistic records, each config against its own bare."""
-    configs = {"": ("gunicorn.conf.py", result["gunicorn"]),
+    configs = {"": ("python:callnos_gateway.server.gunicorn_config", result["gunicorn"]),
                "_against": (result["against"]["config"], result["against"]["gunicorn"])}
     rows = []
     for size, cell in result["latency"]["realistic"].items():

@@ -93,7 +93,7 @@ def gateway(sim_url: str, store: str, directory: Path) -> tuple[str, contextlib.
         "CALLNOS_API_KEYS": KEY, "CALLNOS_SUB_CC_NO": "1", "CALLNOS_VDN_ID": "1", "CALLNOS_LOG_LEVEL": "ERROR",
         "CALLNOS_TOKEN_STORE": store,
     })
-    argv = [str(Path(sys.executable).parent / "gunicorn"), "-c", "gunicorn.conf.py", "wsgi:app"]
+    argv = [str(Path(sys.executable).parent / "gunicorn"), "-c", "python:callnos_gateway.server.gunicorn_config", "callnos_gateway.wsgi:app"]
     url = f"http://127.0.0.1:{port}"
     return url, process(argv, url + "/healthz", env, directory / f"gunicorn-{port}.log")
 
@@ -103,7 +103,7 @@ def run(store: str, invalidating: bool, fetches: int, seconds: float, token_ttl:
     with tempfile.TemporaryDirectory() as temp, contextlib.ExitStack() as stack:
         directory = Path(temp)
         sim_port = free_port()
-        sim_argv = [sys.executable, "-m", "simulator", "--port", str(sim_port), "--token-ttl", str(token_ttl)]
+        sim_argv = [sys.executable, "-m", "callnos_gateway.simulator", "--port", str(sim_port), "--token-ttl", str(token_ttl)]
         sim_argv += ["--invalidating-login"] if invalidating else []
         sim_url = f"http://127.0.0.1:{sim_port}"
         stack.enter_context(process(sim_argv, sim_url + "/_sim/stats"))

@@ -8,9 +8,9 @@ from collections.abc import Callable, Iterator
 import pytest
 from flask.testing import FlaskClient
 
-from adapter.config import Settings
-from app import create_app
-from simulator import Simulator, SimulatorConfig
+from callnos_gateway.settings import Settings
+from callnos_gateway.app import create_app
+from callnos_gateway.simulator import Simulator, SimulatorConfig
 
 pytest_plugins = ["plugins.redis_notice"]
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from adapter.obs import call_result, isholiday, midresult, tasks
+from callnos_gateway.upstream.obs import call_result, isholiday, midresult, tasks
 from conftest import API_KEY
 
 TASKS = tasks.TASKS.default_path

@@ -84,14 +84,14 @@ def _serving(argv: list[str], port: int, log_path: Path, probe: str, env: dict |
 
 @contextlib.contextmanager
 def simulator_process(tmp_path: Path, *args: str) -> Iterator[Running]:
-    """``python -m simulator`` on a free port."""
+    """``python -m callnos_gateway.simulator`` on a free port."""
     port = free_port()
-    argv = [sys.executable, "-m", "simulator", "--port", str(port), *args]
+    argv = [sys.executable, "-m", "callnos_gateway.simulator", "--port", str(port), *args]
     with _serving(argv, port, tmp_path / f"simulator-{port}.log", "/_sim/stats") as running:
         yield running
 
 
-GUNICORN_COMMAND = "gunicorn -c gunicorn.conf.py wsgi:app"
+GUNICORN_COMMAND = "gunicorn -c python:callnos_gateway.server.gunicorn_config callnos_gateway.wsgi:app"
 OUTER_SETTINGS = ("CALLNOS_", "GUNICORN_", "PROMETHEUS_MULTIPROC_DIR", "prometheus_multiproc_dir")
 
 
@@ -110,7 +110,7 @@ def gunicorn_env(env: dict[str, str], port: int, workers: int = 2, threads: int 
 def run_gunicorn(env: dict[str, str], timeout: float = 20) -> subprocess.CompletedProcess:
     """Run gunicorn to its end (for starts that must fail); stdout and stderr together."""
     return subprocess.run(
-        [str(BIN / "gunicorn"), "-c", "gunicorn.conf.py", "wsgi:app"], cwd=ROOT,
+        [str(BIN / "gunicorn"), "-c", "python:callnos_gateway.server.gunicorn_config", "callnos_gateway.wsgi:app"], cwd=ROOT,
         env=gunicorn_env(env, free_port()), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
         text=True, timeout=timeout,
     )

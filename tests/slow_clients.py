@@ -7,7 +7,7 @@ times them. A connection the server closes is opened again, so the load stays
 at its size for as long as it runs; the time the server took to close a
 connection that never finished its headers is recorded.
 
-    .venv/bin/python tests/slow_clients.py [--seconds 15] [--config gunicorn.conf.py]
+    .venv/bin/python tests/slow_clients.py [--seconds 15] [--config python:callnos_gateway.server.gunicorn_config]
 
 starts a simulator and gunicorn (the shipped config unless told otherwise), runs each load on its own and
 then all together, and prints the normal client's p50/p99 for each (the table
@@ -224,7 +224,7 @@ def _table(seconds: float, config: str) -> None:
             env = {"CALLNOS_UPSTREAM_URL": sim.url, "CALLNOS_USERNAME": "demo", "CALLNOS_PASSWORD": "demo-password",
                    "CALLNOS_API_KEYS": api_key, "CALLNOS_SUB_CC_NO": "1", "CALLNOS_VDN_ID": "1",
                    "CALLNOS_IDEMPOTENCY_URL": f"sqlite:///{tmp_path / 'idem.sqlite3'}"}
-            with gunicorn_process(tmp_path, env, command=f"gunicorn -c {config} wsgi:app") as gateway:
+            with gunicorn_process(tmp_path, env, command=f"gunicorn -c {config} callnos_gateway.wsgi:app") as gateway:
                 runs = [("none", {})] + [(kind, {kind: size}) for kind, size in SIZES.items()] + [("all", SIZES)]
                 for name, sizes in runs:
                     with HostileClients(gateway.url, api_key, sizes, key_prefix=f"cli-{name}") as hostile:
@@ -242,6 +242,6 @@ if __name__ == "__main__":
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=15.0, help="how long each load runs")
-    parser.add_argument("--config", default="gunicorn.conf.py", help="gunicorn config file (default: the shipped one)")
+    parser.add_argument("--config", default="python:callnos_gateway.server.gunicorn_config", help="gunicorn config file (default: the shipped one)")
     arguments = parser.parse_args()
     _table(arguments.seconds, str(Path(arguments.config).resolve()))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 
-from server.admission import BodyFirst
+from callnos_gateway.server.admission import BodyFirst
 
 
 class Slots:

@@ -7,9 +7,9 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from pytest_httpserver import HTTPServer
 
-from adapter.auth import LoginTokens
-from adapter.callnos import LoginApi
-from adapter.transport import Transport
+from callnos_gateway.upstream.auth import LoginTokens
+from callnos_gateway.upstream.api import LoginApi
+from callnos_gateway.upstream.transport import Transport
 from conftest import CALLNOS, STATIC_TOKEN, fetch, login_settings, settings_for
 
 OK = {"result": 0, "resultData": {"taskData": []}}
@@ -49,7 +49,7 @@ def test_login_mode_logs_in_on_first_need_only(sim, client):
 
 
 def test_login_mode_works_with_the_authentication_header_name(gateway):
-    from simulator import Simulator, SimulatorConfig
+    from callnos_gateway.simulator import Simulator, SimulatorConfig
 
     with Simulator(SimulatorConfig(port=0, user="u", password="p", auth_header="Authentication")) as sim:
         client = gateway(login_settings(sim.url, username="u", password="p", auth_header="Authentication"))

@@ -12,11 +12,11 @@ import logging
 import pytest
 from flask import Flask
 
-from adapter.clients import Client, key_digest
-from app import create_app
+from callnos_gateway.settings.clients import Client, key_digest
+from callnos_gateway.app import create_app
 from conftest import API_KEY, FETCH, login_settings
-from adapter.errors import Forbidden
-from web.authorise import ROUTE_SCOPES, require_task, route_pattern, visible_tasks
+from callnos_gateway.errors import Forbidden
+from callnos_gateway.api.authorise import ROUTE_SCOPES, require_task, route_pattern, visible_tasks
 
 EAST_KEY, EAST_NEW_KEY, READER_KEY, ALL_KEY = ("east-key-5b1e0f2c9a", "east-key-new-77d0c1",
                                                "reader-key-a83b21", "all-key-f0e9d8")

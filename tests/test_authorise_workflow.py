@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import pytest
 
-from adapter.clients import Client, key_digest
-from app import create_app
+from callnos_gateway.settings.clients import Client, key_digest
+from callnos_gateway.app import create_app
 from conftest import login_settings
 
 EAST, ALL, READER, FETCHER = "east-key-5b1e0f2c9a", "all-key-f0e9d8c7b6", "reader-key-a83b21", "fetcher-key-19c7e5"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pytest_httpserver import HTTPServer
 
 from conftest import CALLNOS, fetch, settings_for
-from simulator import Simulator, SimulatorConfig
+from callnos_gateway.simulator import Simulator, SimulatorConfig
 
 RECORD_FIELDS = ["task_id", "customer_id", "called_numbers", "caller_number", "call_data", "ie_data", "warnings"]
 CONTRACT_IE = ("RedInfo:RedInd=1,OldRes=1,Res=1,Count=2;RedNumber:NumPlan=0,NumType=0,NumSi=0,NumPi=0,"

@@ -20,7 +20,7 @@ SECRETS = {
 }
 
 
-def check_config(env: dict[str, str], *args: str, command: tuple[str, ...] = (sys.executable, "-m", "cli")):
+def check_config(env: dict[str, str], *args: str, command: tuple[str, ...] = (sys.executable, "-m", "callnos_gateway.cli")):
     """Run the command with only ``env`` as CALLNOS_* settings; stdout and stderr apart."""
     base = {k: v for k, v in os.environ.items() if not k.startswith("CALLNOS_")}
     return subprocess.run([*command, "check-config", *args], cwd=ROOT, env={**base, **env},

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from adapter.clients import ALL_TASKS, SCOPES, ClientRing, clients_from_keys, key_digest, load_clients_file
-from adapter.config import load_settings
-from adapter.errors import ConfigError
+from callnos_gateway.settings.clients import ALL_TASKS, SCOPES, ClientRing, clients_from_keys, key_digest, load_clients_file
+from callnos_gateway.settings import load_settings
+from callnos_gateway.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parent.parent
 EAST_KEY, WEST_KEY = "east-key-5b1e0f2c9a", "west-key-0c4d7a81e3"
@@ -197,7 +197,7 @@ def test_neither_keys_nor_file_nor_anonymous_stops_the_start(env):
 
 def test_a_start_with_a_clients_file_is_not_called_anonymous(tmp_path):
     env = {"PATH": "/usr/bin:/bin", **BASE, "CALLNOS_CLIENTS_FILE": write(tmp_path, GOOD)}
-    result = subprocess.run([sys.executable, "-c", "import wsgi; print(len(wsgi.settings.clients))"], cwd=ROOT,
+    result = subprocess.run([sys.executable, "-c", "from callnos_gateway import wsgi; print(len(wsgi.settings.clients))"], cwd=ROOT,
                             env=env, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0 and result.stdout.strip() == "2"
     assert "ANONYMOUS" not in result.stderr and EAST not in result.stderr

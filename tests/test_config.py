@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from adapter.config import Settings, load_settings
-from adapter.errors import ConfigError
+from callnos_gateway.settings import Settings, load_settings
+from callnos_gateway.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parent.parent
 MINIMAL = {
@@ -136,7 +136,7 @@ def test_settings_refuse_impossible_combinations_when_built_directly():
 def test_wsgi_with_a_bad_setting_prints_one_line_and_no_traceback(tmp_path):
     env = {"PATH": "/usr/bin:/bin", "CALLNOS_UPSTREAM_URL": "not-a-url", "CALLNOS_ALLOW_ANONYMOUS": "true",
            "CALLNOS_AUTH_MODE": "static", "CALLNOS_TOKEN": "t"}
-    result = subprocess.run([sys.executable, "-c", "import wsgi"], cwd=ROOT, env=env,
+    result = subprocess.run([sys.executable, "-c", "import callnos_gateway.wsgi"], cwd=ROOT, env=env,
                             capture_output=True, text=True, timeout=60)
     assert result.returncode != 0
     lines = result.stderr.strip().splitlines()
@@ -160,7 +160,7 @@ def test_the_outbound_settings_are_read_with_documented_defaults(env):
 def test_a_bad_time_zone_stops_the_start_naming_it(tmp_path):
     env = {"PATH": "/usr/bin:/bin", "CALLNOS_UPSTREAM_URL": "http://127.0.0.1:9", "CALLNOS_ALLOW_ANONYMOUS": "true",
            "CALLNOS_AUTH_MODE": "static", "CALLNOS_TOKEN": "t", "CALLNOS_TIME_ZONE": "Europe/Atlantis"}
-    result = subprocess.run([sys.executable, "-c", "import wsgi"], cwd=ROOT, env=env,
+    result = subprocess.run([sys.executable, "-c", "import callnos_gateway.wsgi"], cwd=ROOT, env=env,
                             capture_output=True, text=True, timeout=60)
     assert result.returncode != 0
     lines = result.stderr.strip().splitlines()
@@ -183,7 +183,7 @@ def test_describe_hides_passwords_in_urls(env):
 def test_anonymous_mode_warns_at_start():
     env = {"PATH": "/usr/bin:/bin", "CALLNOS_UPSTREAM_URL": "http://127.0.0.1:9", "CALLNOS_ALLOW_ANONYMOUS": "true",
            "CALLNOS_AUTH_MODE": "static", "CALLNOS_TOKEN": "t"}
-    result = subprocess.run([sys.executable, "-c", "import wsgi"], cwd=ROOT, env=env,
+    result = subprocess.run([sys.executable, "-c", "import callnos_gateway.wsgi"], cwd=ROOT, env=env,
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 0
     warnings = [line for line in result.stderr.splitlines() if "ALLOW_ANONYMOUS" in line]

@@ -6,7 +6,7 @@ import stat
 
 import pytest
 
-from adapter.dead_letter import DeadLetters
+from callnos_gateway.stores.dead_letters import DeadLetters
 from conftest import fetch, login_settings
 
 

@@ -46,7 +46,7 @@ def test_a_path_that_differs_is_marked_and_exits_1(sim):
 
 
 def test_it_carries_the_configured_business_token(gateway):
-    from simulator import Simulator, SimulatorConfig
+    from callnos_gateway.simulator import Simulator, SimulatorConfig
 
     config = SimulatorConfig(port=0, user=SIM_USER, password=SIM_PASSWORD, business_token="refresh_token")
     with Simulator(config) as sim:

@@ -14,7 +14,7 @@ import pytest
 
 from conftest import fetch, login_settings
 from conftest import settings_for as settings_for_static
-from simulator import Simulator, SimulatorConfig
+from callnos_gateway.simulator import Simulator, SimulatorConfig
 from conftest import SIM_PASSWORD, SIM_USER
 
 MAY_BE_TAKEN = "may have been taken"
@@ -141,7 +141,7 @@ def test_latency_below_the_read_timeout_is_fine(sim, client):
 
 def test_retries_do_not_multiply_when_the_login_cannot_connect(gateway, caplog):
     client = gateway(login_settings(f"http://127.0.0.1:{free_port()}", connect_retries=2))
-    with caplog.at_level("WARNING", logger="adapter.transport"):
+    with caplog.at_level("WARNING", logger="callnos_gateway.upstream.transport"):
         body = problem_of(fetch(client))
     assert body["code"] == "upstream_unreachable"
     retries = [r for r in caplog.records if "retrying" in r.getMessage()]

@@ -1,6 +1,6 @@
 """What the gevent worker must not change: the deadline watchdog, and a quick graceful stop.
 
-Under gevent the watchdog "thread" of adapter/deadline.py is a greenlet and
+Under gevent the watchdog "thread" of src/callnos_gateway/upstream/deadline.py is a greenlet and
 the socket it shuts down is a gevent socket; this is the one place where the
 gateway relies on one thread acting on another's blocked read, so it is
 shown here under gunicorn, one worker, while normal requests go on. (The
@@ -80,7 +80,7 @@ def test_a_stopping_worker_still_serves_a_request_already_on_its_way():
     closing the connection the instant the worker stops lost such requests
     (5 of 1,000 client errors in tests/test_load.py's kill -TERM run).
     """
-    from server.worker import HeaderDeadline, _Connection
+    from callnos_gateway.server.worker import HeaderDeadline, _Connection
 
     ours, theirs = socket.socketpair()
     try:
@@ -95,7 +95,7 @@ def test_a_stopping_worker_still_serves_a_request_already_on_its_way():
 
 
 def test_a_stopping_worker_closes_a_quiet_kept_alive_connection_within_about_a_second():
-    from server.worker import HeaderDeadline, _Connection
+    from callnos_gateway.server.worker import HeaderDeadline, _Connection
 
     ours, theirs = socket.socketpair()
     try:

@@ -1,4 +1,4 @@
-"""The gateway as ops run it: gunicorn with gunicorn.conf.py and two workers, the simulator as a process.
+"""The gateway as ops run it: gunicorn with python:callnos_gateway.server.gunicorn_config and two workers, the simulator as a process.
 
 One gunicorn serves the whole module (starting one takes about a second); the
 tests read its metrics, its stderr and the simulator's counters. The last test

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from adapter.clients import ClientRing, load_clients_file
-from adapter.config import load_settings
+from callnos_gateway.settings.clients import ClientRing, load_clients_file
+from callnos_gateway.settings import load_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 COMMAND = Path(sys.executable).parent / "callnos-gateway"

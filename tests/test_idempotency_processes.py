@@ -18,7 +18,7 @@ import requests
 
 from conftest import API_KEY, FETCH, SIM_PASSWORD, SIM_USER
 from servers import gunicorn_process, worker_pids
-from simulator.records import customer_id
+from callnos_gateway.simulator.records import customer_id
 
 TASK = (1, 1, FETCH["task_id"])  # (subCCNo, vdnId, serviceId) with the default ids
 

@@ -15,10 +15,10 @@ import time
 
 import pytest
 
-from adapter.config import load_settings
-from adapter.errors import ConfigError
-from adapter.idempotency.sqlite_store import SWEEP_LIMIT
-from adapter.idempotency import (
+from callnos_gateway.settings import load_settings
+from callnos_gateway.errors import ConfigError
+from callnos_gateway.stores.idempotency.sqlite_store import SWEEP_LIMIT
+from callnos_gateway.stores.idempotency import (
     Claimed, InFlight, Mismatch, Replay, SQLiteStore, StoredAnswer, fingerprint, open_store, scoped_key,
 )
 

@@ -1,4 +1,4 @@
-"""Cases for adapter.iedata: the data file, the contract example, hostile input."""
+"""Cases for callnos_gateway.records.iedata: the data file, the contract example, hostile input."""
 
 import json
 import sys
@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from adapter import iedata
-from adapter.iedata import MAX_WARNINGS, format_ie_data, parse_ie_data
+from callnos_gateway.records import iedata
+from callnos_gateway.records.iedata import MAX_WARNINGS, format_ie_data, parse_ie_data
 
 CASES = json.loads((Path(__file__).parent / "data" / "iedata_cases.json").read_text(encoding="utf-8"))
 
@@ -193,7 +193,7 @@ def test_hostile_input_is_read_fully_with_bounded_warnings(name):
 
 
 def count_lines(raw):
-    """Count the Python lines adapter/iedata.py runs to parse raw: work, not time."""
+    """Count the Python lines src/callnos_gateway/records/iedata.py runs to parse raw: work, not time."""
     filename = iedata.__file__
     count = 0
 

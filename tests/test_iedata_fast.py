@@ -1,6 +1,6 @@
-"""adapter.iedata_fast gives exactly the full parser's result, for single strings and for batches.
+"""callnos_gateway.records.iedata_fast gives exactly the full parser's result, for single strings and for batches.
 
-The full parser (``adapter.iedata.parse_ie_data``) is the reference. Batches
+The full parser (``callnos_gateway.records.iedata.parse_ie_data``) is the reference. Batches
 matter: the fast reader joins a batch's strings, so a string could only be
 misread through its neighbours; batches here mix well-formed strings with
 separator soup, quotes, backslashes (the join's own separator) and every
@@ -14,10 +14,10 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from adapter import iedata_fast
-from adapter.iedata import format_ie_data, parse_ie_data
+from callnos_gateway.records import iedata_fast
+from callnos_gateway.records.iedata import format_ie_data, parse_ie_data
 from bench.records import realistic_ie_data
-from simulator.records import IE_SHAPES
+from callnos_gateway.simulator.records import IE_SHAPES
 
 EXAMPLES = 5_000 if os.environ.get("CI") else 400
 SETTINGS = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])

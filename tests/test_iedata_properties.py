@@ -1,4 +1,4 @@
-"""Property tests for adapter.iedata: any text is read without raising, and
+"""Property tests for callnos_gateway.records.iedata: any text is read without raising, and
 format_ie_data / parse_ie_data are inverse on well-formed data."""
 
 import json
@@ -7,7 +7,7 @@ import os
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from adapter.iedata import MAX_WARNINGS, format_ie_data, parse_ie_data
+from callnos_gateway.records.iedata import MAX_WARNINGS, format_ie_data, parse_ie_data
 
 # Sized here rather than in a shared profile, so no conftest is needed: CI=true
 # runs the long form.

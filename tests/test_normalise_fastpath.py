@@ -1,6 +1,6 @@
 """The record fast path gives byte-identical answers to the marshmallow-only path.
 
-``schemas.record_plan`` reads plain records without marshmallow;
+``callnos_gateway.records.record_plan`` reads plain records without marshmallow;
 ``normalise_answer(body, plan=None)`` is the reference: every record through
 ``UpstreamRecordSchema.load``. The inputs: the simulator's own records (every
 ieData shape, both spellings, both answer shapes) and generated ones (wrong
@@ -18,13 +18,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from marshmallow import RAISE, fields, pre_load
 
-from adapter.errors import UpstreamError
+from callnos_gateway.errors import UpstreamError
 from bench.records import realistic_record
-from schemas import upstream
-from schemas.fields import LooseString
-from schemas.record_plan import RecordPlan
-from schemas.response import render_batch
-from simulator.records import ABSENT, IE_SHAPES, make_records
+from callnos_gateway.records import normalise as upstream
+from callnos_gateway.records.fields import LooseString
+from callnos_gateway.records.record_plan import RecordPlan
+from callnos_gateway.api.schemas.answers import render_batch
+from callnos_gateway.simulator.records import ABSENT, IE_SHAPES, make_records
 
 EXAMPLES = 5_000 if os.environ.get("CI") else 400
 SETTINGS = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])

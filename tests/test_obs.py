@@ -8,12 +8,12 @@ from pathlib import Path
 import orjson
 import pytest
 
-from adapter.errors import (
+from callnos_gateway.errors import (
     UpstreamBadResponse, UpstreamConnectionLost, UpstreamHTTPError, UpstreamRejected, UpstreamTimeout,
 )
-from adapter.obs import INTERFACES, discovery, envelope, isholiday, tasks
-from adapter.obs.interface import NEVER_RESEND, ONCE_MORE
-from adapter.obs.login import read_grant
+from callnos_gateway.upstream.obs import INTERFACES, discovery, envelope, isholiday, tasks
+from callnos_gateway.upstream.obs.interface import NEVER_RESEND, ONCE_MORE
+from callnos_gateway.upstream.obs.login import read_grant
 
 ROOT = Path(__file__).resolve().parent.parent
 

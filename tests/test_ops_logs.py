@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from conftest import API_KEY, fetch, login_settings
-from web import logs, redact
-from web.log_context import RequestContext
+from callnos_gateway.telemetry import logs, redact
+from callnos_gateway.api.log_context import RequestContext
 
 ROOT = Path(__file__).resolve().parent.parent
 ACCESS_FIELDS = {"request_id", "batch_id", "client", "method", "path", "status", "duration_ms",
@@ -71,7 +71,7 @@ def test_the_started_app_masks_its_settings_secrets_in_any_line():
     token, password, key = (f"{kind}-{uuid.uuid4().hex}" for kind in ("tok", "pw", "key"))
     env = {"PATH": "/usr/bin:/bin", "CALLNOS_UPSTREAM_URL": "http://127.0.0.1:9", "CALLNOS_AUTH_MODE": "static",
            "CALLNOS_TOKEN": token, "CALLNOS_PASSWORD": password, "CALLNOS_API_KEYS": key}
-    script = ("import logging, wsgi\n"
+    script = ("import logging, callnos_gateway.wsgi\n"
               f"logging.getLogger('careless').warning('leaking %s %s %s', {token!r}, {password!r}, {key!r})\n")
     result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
     [line] = [json.loads(text) for text in result.stderr.splitlines()]
@@ -119,7 +119,7 @@ def test_every_line_logged_during_a_request_carries_its_request_and_batch_ids(ga
     handler = logging.StreamHandler(stream)
     handler.setFormatter(logs.json_formatter())
     handler.addFilter(RequestContext())
-    auth_logger = logging.getLogger("adapter.auth")
+    auth_logger = logging.getLogger("callnos_gateway.upstream.auth")
     auth_logger.addHandler(handler)
     auth_logger.setLevel(logging.INFO)
     try:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from web import metrics_dir
+from callnos_gateway.telemetry import metrics_dir
 
 
 def test_without_a_directory_a_temporary_one_is_made_and_removed_at_exit():
@@ -36,7 +36,7 @@ def test_a_config_reload_in_the_same_master_keeps_the_live_files(tmp_path):
     environ = {metrics_dir.ENV: str(tmp_path)}
     metrics_dir.prepare(environ)
     (tmp_path / "counter_456.db").write_bytes(b"live")
-    metrics_dir.prepare(environ)  # gunicorn re-reads gunicorn.conf.py on HUP
+    metrics_dir.prepare(environ)  # gunicorn re-reads python:callnos_gateway.server.gunicorn_config on HUP
     assert (tmp_path / "counter_456.db").exists()
     environ[metrics_dir.OWNER] = f"{os.getpid() + 1}:given"  # another master: a new start
     metrics_dir.prepare(environ)

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from adapter.config import Settings
-from adapter.obs import INTERFACES
+from callnos_gateway.settings import Settings
+from callnos_gateway.upstream.obs import INTERFACES
 from conftest import API_KEY, SIM_PASSWORD, SIM_USER
 from servers import gunicorn_process, json_lines, run_gunicorn
 
@@ -40,7 +40,7 @@ def filled_in(example: str, tmp_path: Path, **values: str) -> Path:
 
 def test_the_documented_production_command_starts_a_working_gateway(sim, tmp_path):
     export, command = documented_start()
-    assert export.startswith("export CALLNOS_ENV_FILE=") and command == "gunicorn -c gunicorn.conf.py wsgi:app"
+    assert export.startswith("export CALLNOS_ENV_FILE=") and command == "gunicorn -c python:callnos_gateway.server.gunicorn_config callnos_gateway.wsgi:app"
     (tmp_path / "password").write_text(SIM_PASSWORD + "\n")
     env_file = filled_in(
         "envs/production.env.example", tmp_path, CALLNOS_UPSTREAM_URL=sim.url, CALLNOS_USERNAME=SIM_USER,

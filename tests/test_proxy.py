@@ -16,8 +16,8 @@ import requests
 import trustme
 from pytest_httpserver import HTTPServer
 
-from adapter.config import load_settings
-from adapter.errors import ConfigError
+from callnos_gateway.settings import load_settings
+from callnos_gateway.errors import ConfigError
 from conftest import API_KEY, CALLNOS, LOGIN, SIM_PASSWORD, SIM_USER, fetch, login_settings, settings_for
 from forward_proxy import ForwardProxy
 from servers import free_port, gunicorn_process, json_lines

@@ -5,8 +5,8 @@ from __future__ import annotations
 import orjson
 import pytest
 
-from adapter.errors import UpstreamBadResponse, UpstreamRejected
-from schemas.upstream import normalise_answer, normalise_record
+from callnos_gateway.errors import UpstreamBadResponse, UpstreamRejected
+from callnos_gateway.records.normalise import normalise_answer, normalise_record
 
 IE = "RedInfo:RedInd=1;callerno:callernumber=12345;sipdatahead:x-vdf:vender name#$#$"
 

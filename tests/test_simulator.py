@@ -17,8 +17,8 @@ from typing import Any, Callable
 import pytest
 import requests
 
-from simulator import Simulator, SimulatorConfig, parse_fault
-from simulator.records import IE_SHAPES, SIP_PART
+from callnos_gateway.simulator import Simulator, SimulatorConfig, parse_fault
+from callnos_gateway.simulator.records import IE_SHAPES, SIP_PART
 
 OBS = "/rest/isales/v1/openapi/obs"
 LOGIN, REFRESH, CALLNOS = f"{OBS}/auth/login", f"{OBS}/auth/refresh", f"{OBS}/business/callnos"
@@ -145,7 +145,7 @@ def test_invalidating_login_kills_every_earlier_token_and_refresh_token(http, ma
 
 def test_invalidating_login_by_cli_flag_and_control_route(http, tmp_path):
     port = _free_port()
-    command = [sys.executable, "-m", "simulator", "--port", str(port), "--invalidating-login"]
+    command = [sys.executable, "-m", "callnos_gateway.simulator", "--port", str(port), "--invalidating-login"]
     process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         process.stdout.readline()
@@ -491,7 +491,7 @@ def test_keep_alive_serves_several_requests_on_one_connection(sim):
 
 def test_cli_prints_the_listening_line_and_stops_on_sigterm(http):
     env = {**os.environ, "SIM_PORT": "0", "SIM_PREFIX": "/p", "SIM_FAULT": "login=latency:1"}
-    process = subprocess.Popen([sys.executable, "-m", "simulator", "--seed", "3"], cwd=ROOT, env=env,
+    process = subprocess.Popen([sys.executable, "-m", "callnos_gateway.simulator", "--seed", "3"], cwd=ROOT, env=env,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         line = process.stdout.readline().strip()
@@ -508,6 +508,6 @@ def test_cli_prints_the_listening_line_and_stops_on_sigterm(http):
 
 def test_cli_refuses_bad_settings():
     env = {**os.environ, "SIM_SHAPE": "round"}
-    done = subprocess.run([sys.executable, "-m", "simulator"], cwd=ROOT, env=env,
+    done = subprocess.run([sys.executable, "-m", "callnos_gateway.simulator"], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=10)
     assert done.returncode == 2 and "round" in done.stderr

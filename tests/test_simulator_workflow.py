@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 import requests
 
-from simulator import Simulator, SimulatorConfig
+from callnos_gateway.simulator import Simulator, SimulatorConfig
 
 OBS = "/rest/isales/v1/openapi/obs"
 LOGIN, CALLNOS = f"{OBS}/auth/login", f"{OBS}/business/callnos"

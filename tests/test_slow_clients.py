@@ -1,6 +1,6 @@
 """CONTRACT 11 against the production configuration: slow, idle and half-open clients cannot starve it.
 
-One gunicorn as shipped (gunicorn.conf.py, 2 workers, default header timeout)
+One gunicorn as shipped (python:callnos_gateway.server.gunicorn_config, 2 workers, default header timeout)
 serves the loads: each of section 11's loads on its own, then all together,
 while a normal client fetches on fresh connections and times every answer.
 A second gunicorn with ``CALLNOS_HEADER_TIMEOUT=1`` shows connections with

@@ -1,4 +1,4 @@
-"""SQLite connections shared by threads (greenlets under gevent) and processes: adapter/store_connections.py.
+"""SQLite connections shared by threads (greenlets under gevent) and processes: src/callnos_gateway/stores/connections.py.
 
 Under the gevent worker ``threading.local`` is per greenlet, so every request
 that touches a store opens a connection of its own while other connections of
@@ -12,7 +12,7 @@ import sys
 import threading
 from pathlib import Path
 
-from adapter.store_connections import SQLiteFile
+from callnos_gateway.stores.connections import SQLiteFile
 
 SCHEMA = "CREATE TABLE IF NOT EXISTS rows (n INTEGER);"
 

@@ -7,7 +7,7 @@ from pytest_httpserver import HTTPServer
 
 from conftest import login_settings, settings_for
 from outbound import TASKS, get, problem_of
-from simulator import Simulator, SimulatorConfig
+from callnos_gateway.simulator import Simulator, SimulatorConfig
 from conftest import SIM_PASSWORD, SIM_USER
 
 

@@ -21,7 +21,7 @@ import pytest
 import redis
 import requests
 
-from adapter.auth import STORE_RETRY
+from callnos_gateway.upstream.auth import STORE_RETRY
 from bench.load_driver import LoadResult, run_load
 from conftest import SIM_PASSWORD, SIM_USER
 from redis_server import redis_server

@@ -15,11 +15,11 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import redis
 
-from adapter.auth import LoginTokens
-from adapter.callnos import LoginApi
-from adapter.errors import TokenWaitTimeout
-from adapter.token_store import StoredToken, open_token_store, token_key
-from adapter.transport import Transport
+from callnos_gateway.upstream.auth import LoginTokens
+from callnos_gateway.upstream.api import LoginApi
+from callnos_gateway.errors import TokenWaitTimeout
+from callnos_gateway.stores.tokens import StoredToken, open_token_store, token_key
+from callnos_gateway.upstream.transport import Transport
 from conftest import login_settings
 from servers import free_port
 
@@ -165,7 +165,7 @@ def test_an_unreachable_store_means_a_token_of_its_own_then_back_to_shared(sim, 
     settings = login_settings(sim.url)
     source = LoginTokens(LoginApi(settings, Transport(settings)), open_token_store(f"redis://127.0.0.1:{port}/0"),
                          "k", on_event=events.append, lease=2.0)
-    with caplog.at_level(logging.WARNING, logger="adapter.auth"):
+    with caplog.at_level(logging.WARNING, logger="callnos_gateway.upstream.auth"):
         token = source.current()
     assert token and events == ["store_error", "login"]
     assert "token store unreachable" in caplog.text and token not in caplog.text

@@ -9,7 +9,7 @@ import trustme
 from pytest_httpserver import HTTPServer
 
 from conftest import CALLNOS, fetch, login_settings, settings_for
-from simulator import Simulator, SimulatorConfig
+from callnos_gateway.simulator import Simulator, SimulatorConfig
 
 OK = {"result": 0, "resultData": {"taskData": [{"serviceId": "1", "uniqueId": "C-1"}]}}
 
@@ -51,7 +51,7 @@ def test_an_unknown_certificate_is_refused_and_nothing_is_sent(gateway, tls_upst
     server, _ = tls_upstream
     server.clear()
     server.expect_request(CALLNOS).respond_with_json(OK)
-    with caplog.at_level("WARNING", logger="adapter.transport"):
+    with caplog.at_level("WARNING", logger="callnos_gateway.upstream.transport"):
         response = fetch(gateway(settings_for(server.url_for("/"))))
     assert not [r for r in caplog.records if "retrying" in r.getMessage()], "a refused certificate is not retried"
     assert (response.status_code, response.json["code"]) == (502, "upstream_unreachable")

@@ -1,9 +1,0 @@
-"""call/result (``business/call/result``): write a call's final result. See ``writeback``."""
-
-from __future__ import annotations
-
-from adapter.obs.writeback import read, write_back
-
-RESULT = write_back("result", "/business/call/result")
-
-__all__ = ["RESULT", "read"]

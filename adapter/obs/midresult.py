@@ -1,9 +1,0 @@
-"""push/midresult (``business/push/midresult``): write an intermediate result. See ``writeback``."""
-
-from __future__ import annotations
-
-from adapter.obs.writeback import read, write_back
-
-MIDRESULT = write_back("midresult", "/business/push/midresult")
-
-__all__ = ["MIDRESULT", "read"]

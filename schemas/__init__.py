@@ -1,1 +1,0 @@
-"""Marshmallow schemas: the inbound request, the upstream's answers, the clean payload."""

@@ -1,1 +1,0 @@
-"""What gunicorn runs the app with: the worker class (see ``server.worker``)."""

@@ -1,0 +1,74 @@
+"""``POST /v1/call-data``: fetch one batch of outbound-call records."""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+
+from flask import Response, g, request
+from marshmallow import ValidationError
+
+from callnos_gateway.errors import UpstreamBadResponse, UpstreamError
+from callnos_gateway.api.schemas.call_data import CallDataRequestSchema, CallnosQuery
+from callnos_gateway.api.schemas.answers import CallDataResponseSchema, render_batch
+from callnos_gateway.records.normalise import normalise_answer
+from callnos_gateway.api.services import Gateway, current_gateway
+from callnos_gateway.api.idempotency import IDEMPOTENCY_KEY_PARAMETER, REPLAYED_HEADER, answer_once, idempotency_key_from
+from callnos_gateway.api.inbound import json_object_from
+from callnos_gateway.api.v1 import PROBLEMS, SECURITY, for_task, invalid, problems, v1_blueprint
+
+blp = v1_blueprint("call-data", __name__, "Outbound-call records")
+
+DESCRIPTIONS = {**PROBLEMS, 504: PROBLEMS[504] + " The batch may have been taken."}
+BATCH_HEADERS = {
+    "X-Batch-ID": {"schema": {"type": "string"}},
+    REPLAYED_HEADER: {"schema": {"type": "string", "enum": ["true"]}, "description": "Set on a replayed answer."},
+}
+
+
+@blp.route("/call-data", methods=["POST"])
+@blp.doc(
+    requestBody={"required": True, "content": {"application/json": {"schema": CallDataRequestSchema}}},
+    security=SECURITY,
+    parameters=[IDEMPOTENCY_KEY_PARAMETER],
+)
+@blp.response(200, CallDataResponseSchema, headers=BATCH_HEADERS)
+@problems(blp, DESCRIPTIONS)
+def fetch_call_data() -> Response:
+    """Take the next batch of a task's records off the upstream queue.
+
+    Every call takes records: POST, never retried by the gateway once it may
+    have reached the upstream. With an ``Idempotency-Key``, a client's retry
+    gets the stored answer instead of a new batch.
+    """
+    gateway = current_gateway()
+    try:
+        query = gateway.request_schema.load_query(json_object_from(request))
+    except ValidationError as error:
+        raise invalid(error) from None
+    for_task(query.task_id)
+    key = idempotency_key_from(request.headers)
+    if key is None:
+        return _fetch(gateway, query)
+    return answer_once(key, dataclasses.asdict(query), lambda: _fetch(gateway, query))
+
+
+def _fetch(gateway: Gateway, query: CallnosQuery) -> Response:
+    """Take one batch upstream and answer it with a new batch id."""
+    g.batch_id = batch_id = uuid.uuid4().hex
+    try:
+        reply = gateway.upstream.callnos(query.upstream_body(), g.request_id)
+    except UpstreamError as error:
+        g.upstream_ms = error.elapsed_ms
+        raise
+    g.upstream_status, g.upstream_ms = reply.status, reply.elapsed_ms
+    try:
+        batch = normalise_answer(reply.body)
+    except UpstreamBadResponse as error:
+        if gateway.dead_letters.keep(batch_id, reply.body):
+            error.detail += " The answer was kept for recovery under this batch_id."
+        raise
+    g.records = len(batch.records)
+    response = Response(render_batch(batch_id, query.task_id, batch), 200, mimetype="application/json")
+    response.headers["X-Batch-ID"] = batch_id
+    return response

@@ -1,0 +1,1 @@
+"""Marshmallow schemas of the HTTP API's edge: inbound requests and the answers' documented shapes."""

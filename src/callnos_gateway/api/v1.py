@@ -1,0 +1,92 @@
+"""What every ``/v1`` route shares: the inbound key, the route's name, its problems, its upstream call.
+
+Each route module makes its blueprint with ``v1_blueprint(route, ...)``; the
+key and scope check of every ``/v1`` route runs before it (``callnos_gateway.api.authorise``),
+and ``g.route_name`` names the route
+("call-data", "tasks", "holidays", "results") for anything that decides per
+route. A view that knows its task records it with ``for_task`` once the
+request is valid and before the upstream is called; that checks the
+validated id against the client's tasks once more. Views stay thin:
+validate, call one ``UpstreamApi`` method through ``from_upstream``, render.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import orjson
+from flask import Response, g
+from flask_smorest import Blueprint
+from marshmallow import ValidationError
+
+from callnos_gateway.errors import InvalidRequest, UpstreamError
+from callnos_gateway.upstream.obs.exchange import Answered
+from callnos_gateway.api.schemas.answers import ProblemSchema
+from callnos_gateway.api.authorise import require_task
+
+T = TypeVar("T")
+PROBLEM_JSON = "application/problem+json"
+SECURITY = [{"ApiKey": []}]
+PROBLEMS = {
+    400: "Body or parameters invalid (`errors` names each field); or Idempotency-Key not 1..255 printable ASCII.",
+    401: "X-API-Key missing or wrong.",
+    403: "The key's client may not use this route, or not this task_id (missing_scope says which); nothing was sent.",
+    409: "A request with the same Idempotency-Key is still being answered; retry later with the same key.",
+    413: "Body over CALLNOS_MAX_BODY_BYTES.",
+    422: "The Idempotency-Key was used with a different request body.",
+    502: "Upstream unreachable, refused credentials, failed, rejected or answered badly.",
+    503: "The idempotency store is unavailable (only requests with an Idempotency-Key).",
+    504: "Upstream did not answer in time.",
+}
+READ_TIMEOUT = "Upstream did not answer in time, twice (a read is sent once more); nothing was taken, retrying is safe."
+
+
+def v1_blueprint(route: str, import_name: str, description: str) -> Blueprint:
+    """A blueprint under ``/v1`` whose views know their route's name (``callnos_gateway.api.authorise`` checked the key)."""
+    blp = Blueprint(route.replace("-", "_"), import_name, url_prefix="/v1", description=description)
+
+    @blp.before_request
+    def name_the_route() -> None:
+        g.route_name = route
+
+    return blp
+
+
+def problems(blp: Blueprint, descriptions: dict[int, str]) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Document each status of ``descriptions`` as a problem+json answer of the view."""
+
+    def document(view: Callable[..., Any]) -> Callable[..., Any]:
+        for status in sorted(descriptions, reverse=True):
+            view = blp.alt_response(status, schema=ProblemSchema, description=descriptions[status],
+                                    content_type=PROBLEM_JSON)(view)
+        return view
+
+    return document
+
+
+def for_task(task_id: int | str) -> None:
+    """Record the request's validated task id (for logs) and refuse it outside the client's tasks."""
+    require_task(task_id)
+    g.task_id = task_id
+
+
+def invalid(error: ValidationError) -> InvalidRequest:
+    """The 400 for a request whose fields did not validate."""
+    return InvalidRequest("Some fields are invalid.", errors=error.messages)
+
+
+def from_upstream(call: Callable[[], Answered[T]]) -> T:
+    """Run one upstream call; note its status and timing for the access line and metrics."""
+    try:
+        answered = call()
+    except UpstreamError as error:
+        g.upstream_ms = error.elapsed_ms
+        raise
+    g.upstream_status, g.upstream_ms = answered.reply.status, answered.reply.elapsed_ms
+    return answered.value
+
+
+def json_answer(body: dict[str, Any]) -> Response:
+    """A 200 JSON answer."""
+    return Response(orjson.dumps(body), 200, mimetype="application/json")

@@ -1,0 +1,1 @@
+"""The upstream side: one unit per OBS interface, the HTTP transport, and the token lifecycle."""
