@@ -37,7 +37,7 @@ from bench.procs import cpu_seconds, peak_rss_mb, scheduled_seconds, serving, st
 from bench.records import MIXES, TASK_OF_MIX, answer_body
 from bench.timing import interleaved_medians
 from callnos_gateway.api.schemas.answers import render_batch
-from callnos_gateway.records.normalise import normalise_answer
+from callnos_gateway.upstream.obs.callnos import read as normalise_answer
 from tests.servers import free_port, gunicorn_env, worker_pids
 
 TOKEN, API_KEY = "bench-static-token", "bench-key"

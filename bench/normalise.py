@@ -28,7 +28,9 @@ import orjson
 
 from bench.timing import interleaved_medians
 from callnos_gateway.api.schemas.answers import CallDataResponseSchema, render_batch
-from callnos_gateway.records.normalise import UpstreamRecordSchema, fold_shape, normalise_answer, successful_result_data
+from callnos_gateway.records.normalise import UpstreamRecordSchema, fold_shape
+from callnos_gateway.upstream.obs.callnos import read as normalise_answer
+from callnos_gateway.upstream.obs.envelope import successful_result_data
 from callnos_gateway.simulator.answers import dumps
 from callnos_gateway.simulator.records import IE_SHAPES, make_records
 

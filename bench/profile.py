@@ -49,26 +49,27 @@ def profile_normalisation(top: int) -> None:
     from bench.normalise import BATCH_ID
     from bench.records import answer_body
     from bench.timing import interleaved_medians
-    from callnos_gateway.records import normalise as upstream
+    from callnos_gateway.records import normalise
+    from callnos_gateway.upstream.obs import callnos as upstream
     from callnos_gateway.api.schemas.answers import render_batch
 
     body = answer_body("realistic", 1000)
     raws = orjson.loads(body)["resultData"]["taskData"]
     ie_strings = [raw["ieData"] for raw in raws if isinstance(raw.get("ieData"), str)]
     without_ie = [{key: value for key, value in raw.items() if key != "ieData"} for raw in raws]
-    batch = upstream.normalise_answer(body)
+    batch = upstream.read(body)
     steps = {
-        "whole: normalise_answer + render_batch": lambda: render_batch(BATCH_ID, 1001, upstream.normalise_answer(body)),
+        "whole: normalise_answer + render_batch": lambda: render_batch(BATCH_ID, 1001, upstream.read(body)),
         "orjson.loads of the body": lambda: orjson.loads(body),
         "parse_ie_data of every ieData string": lambda: [parse_ie_data(text) for text in ie_strings],
-        "records without their ieData": lambda: [upstream.normalise_record(raw) for raw in without_ie],
+        "records without their ieData": lambda: [normalise.normalise_record(raw) for raw in without_ie],
         "render_batch (orjson.dumps)": lambda: render_batch(BATCH_ID, 1001, batch),
         "bare orjson.loads + orjson.dumps": lambda: orjson.dumps(orjson.loads(body)),
     }
     for step, seconds in interleaved_medians(steps, rounds=7).items():
         print(f"{seconds / len(raws) * 1e9:8,.0f} ns/record  {step}")
     profiler = cProfile.Profile()
-    profiler.runcall(lambda: [render_batch(BATCH_ID, 1001, upstream.normalise_answer(body)) for _ in range(20)])
+    profiler.runcall(lambda: [render_batch(BATCH_ID, 1001, upstream.read(body)) for _ in range(20)])
     pstats.Stats(profiler).sort_stats("tottime").print_stats(top)
 
 

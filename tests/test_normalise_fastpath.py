@@ -21,6 +21,7 @@ from marshmallow import RAISE, fields, pre_load
 from callnos_gateway.errors import UpstreamError
 from bench.records import realistic_record
 from callnos_gateway.records import normalise as upstream
+from callnos_gateway.upstream.obs import callnos
 from callnos_gateway.records.fields import LooseString
 from callnos_gateway.records.record_plan import RecordPlan
 from callnos_gateway.api.schemas.answers import render_batch
@@ -33,7 +34,7 @@ SETTINGS = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=
 def rendered(body: bytes, plan) -> bytes | str:
     """The gateway's answer bytes for an upstream body, or the error it raises."""
     try:
-        return render_batch("b" * 32, 1001, upstream.normalise_answer(body, plan))
+        return render_batch("b" * 32, 1001, callnos.read(body, plan))
     except UpstreamError as error:
         return f"{type(error).__name__}: {error}"
 

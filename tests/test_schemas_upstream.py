@@ -6,7 +6,8 @@ import orjson
 import pytest
 
 from callnos_gateway.errors import UpstreamBadResponse, UpstreamRejected
-from callnos_gateway.records.normalise import normalise_answer, normalise_record
+from callnos_gateway.records.normalise import normalise_record
+from callnos_gateway.upstream.obs.callnos import read as normalise_answer
 
 IE = "RedInfo:RedInd=1;callerno:callernumber=12345;sipdatahead:x-vdf:vender name#$#$"
 

@@ -11,7 +11,7 @@ from marshmallow import ValidationError
 from callnos_gateway.errors import UpstreamBadResponse, UpstreamError
 from callnos_gateway.api.schemas.call_data import CallDataRequestSchema, CallnosQuery
 from callnos_gateway.api.schemas.answers import CallDataResponseSchema, render_batch
-from callnos_gateway.records.normalise import normalise_answer
+from callnos_gateway.upstream.obs import callnos
 from callnos_gateway.api.services import Gateway, current_gateway
 from callnos_gateway.api.idempotency import IDEMPOTENCY_KEY_PARAMETER, REPLAYED_HEADER, answer_once, idempotency_key_from
 from callnos_gateway.api.inbound import json_object_from
@@ -63,7 +63,7 @@ def _fetch(gateway: Gateway, query: CallnosQuery) -> Response:
         raise
     g.upstream_status, g.upstream_ms = reply.status, reply.elapsed_ms
     try:
-        batch = normalise_answer(reply.body)
+        batch = callnos.read(reply.body)
     except UpstreamBadResponse as error:
         if gateway.dead_letters.keep(batch_id, reply.body):
             error.detail += " The answer was kept for recovery under this batch_id."

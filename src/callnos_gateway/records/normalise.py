@@ -1,4 +1,4 @@
-"""Schemas of the upstream's answers, and the normalisation of a callnos batch.
+"""The upstream's record schema, and the normalisation of a callnos batch's ``resultData``.
 
 The upstream misspells fields (``seviceId``, ``uiqueId``) and answers in two
 shapes (a ``taskData`` list, or one record directly in ``resultData``); both
@@ -17,7 +17,6 @@ import orjson
 from marshmallow import EXCLUDE, Schema, ValidationError, pre_load
 
 from callnos_gateway.errors import UpstreamBadResponse
-from callnos_gateway.upstream.obs.envelope import decode_json, successful_result_data
 from callnos_gateway.records.fields import IeDataField, LooseString, PhoneNumbers, json_kind
 from callnos_gateway.records.record_plan import RecordPlan
 
@@ -68,13 +67,12 @@ RECORD_PLAN = RecordPlan.from_schema(RECORD_SCHEMA, SPELLING_FIXES, fold_hook="f
 _VERSION_AT = RECORD_PLAN.names.index("version") if RECORD_PLAN is not None else -1
 
 
-def normalise_answer(body: bytes, plan: RecordPlan | None = RECORD_PLAN) -> NormalisedBatch:
-    """Turn a callnos answer into one shape, or raise rejected / bad response.
+def normalise_batch(result_data: Any, plan: RecordPlan | None = RECORD_PLAN) -> NormalisedBatch:
+    """Turn a successful callnos answer's ``resultData`` into one shape, or raise a bad response.
 
     ``plan=None`` reads every record with the schema alone: the reference the
     fast path is tested against, and the "before" of the benchmark.
     """
-    result_data = successful_result_data(decode_json(body))
     raw_records, version = fold_shape(result_data)
     rows = plan.read_all(raw_records) if plan is not None else [None] * len(raw_records)
     records = [_normalise(raw, None)[0] if values is None else _plain_record(values)

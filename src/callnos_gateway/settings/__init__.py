@@ -21,11 +21,13 @@ from environs import Env, EnvError, validate
 
 from callnos_gateway.settings.clients import Client, load_clients_file
 from callnos_gateway.errors import ConfigError
-from callnos_gateway.stores.idempotency import DEFAULT_URL as IDEMPOTENCY_DEFAULT_URL
-from callnos_gateway.stores.idempotency import store_url_problem
-from callnos_gateway.upstream.obs import INTERFACES, default_paths
-from callnos_gateway.stores.tokens import DEFAULT_URL as TOKEN_STORE_DEFAULT_URL
-from callnos_gateway.stores.tokens import token_store_problem
+from callnos_gateway.settings.store_urls import (
+    IDEMPOTENCY_DEFAULT_URL,
+    TOKEN_STORE_DEFAULT_URL,
+    shared_store_problem,
+    token_store_problem,
+)
+from callnos_gateway.settings.upstream_paths import DOCUMENTED_PATHS, path_setting
 
 PREFIX = "CALLNOS_"
 AUTH_MODES = ("static", "login")
@@ -66,7 +68,7 @@ class Settings:
     clients_file: str | None = None
     clients: tuple[Client, ...] = field(default=(), repr=False)  # from clients_file; digests only
     proxy_url: str | None = field(default=None, repr=False)  # may carry credentials
-    paths: dict[str, str] = field(default_factory=default_paths)  # interface name -> path (CALLNOS_PATH_*)
+    paths: dict[str, str] = field(default_factory=DOCUMENTED_PATHS.copy)  # interface name -> path (CALLNOS_PATH_*)
     business_token: str = "token"
     time_format: str = DEFAULT_TIME_FORMAT
     time_zone: str = "UTC"
@@ -77,7 +79,7 @@ class Settings:
     def __post_init__(self) -> None:
         if self.total_timeout is None:
             object.__setattr__(self, "total_timeout", self.read_timeout + 2.0)
-        object.__setattr__(self, "paths", {**default_paths(), **self.paths})  # tests may override a few
+        object.__setattr__(self, "paths", {**DOCUMENTED_PATHS, **self.paths})  # tests may override a few
         # The stores' effective URLs, so logs and check-config show where state really lives.
         object.__setattr__(self, "idempotency_url", self.idempotency_url or IDEMPOTENCY_DEFAULT_URL)
         object.__setattr__(self, "token_store", self.token_store or TOKEN_STORE_DEFAULT_URL)
@@ -168,7 +170,7 @@ def check_consistency(settings: Settings) -> None:
         problems["API_KEYS"] = "no inbound key set; set keys, CALLNOS_CLIENTS_FILE or CALLNOS_ALLOW_ANONYMOUS=true"
     if settings.total_timeout is not None and settings.total_timeout < settings.read_timeout:
         problems["TOTAL_TIMEOUT"] = "must not be below CALLNOS_READ_TIMEOUT"
-    if settings.idempotency_url and (store_problem := store_url_problem(settings.idempotency_url)):
+    if settings.idempotency_url and (store_problem := shared_store_problem(settings.idempotency_url)):
         problems["IDEMPOTENCY_URL"] = store_problem
     if settings.business_token not in BUSINESS_TOKENS:
         problems["BUSINESS_TOKEN"] = f"must be one of {', '.join(BUSINESS_TOKENS)}"
@@ -242,7 +244,7 @@ def _read_values(env: Env) -> dict[str, Any]:
         "idempotency_ttl": env.int("IDEMPOTENCY_TTL", 86400, validate=validate.Range(min=1)),
         "clients_file": env.str("CLIENTS_FILE", None) or None,
         "proxy_url": env.str("PROXY_URL", None, validate=_proxy_url) or None,
-        "paths": {i.name: env.str(i.setting.removeprefix(PREFIX), i.default_path) for i in INTERFACES},
+        "paths": {name: env.str(path_setting(name).removeprefix(PREFIX), path) for name, path in DOCUMENTED_PATHS.items()},
         "business_token": env.str("BUSINESS_TOKEN", "token", validate=validate.OneOf(BUSINESS_TOKENS)),
         "time_format": env.str("TIME_FORMAT", DEFAULT_TIME_FORMAT),
         "time_zone": env.str("TIME_ZONE", "UTC"),

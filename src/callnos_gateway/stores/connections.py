@@ -22,23 +22,8 @@ from redis.backoff import ExponentialBackoff
 from redis.commands.core import Script
 from redis.retry import Retry
 
+
 BUSY_TIMEOUT_MS = 5000
-SQLITE_PREFIX = "sqlite:///"
-REDIS_SCHEMES = ("redis://", "rediss://")
-
-
-def shared_store_problem(url: str, accepted: str = "sqlite:///<path> or redis://host:port/db") -> str | None:
-    """Say what is wrong with a shared store's URL (SQLite file or Redis), or None when it can be used."""
-    if url.startswith(SQLITE_PREFIX):
-        path = url[len(SQLITE_PREFIX):]
-        if not path or path == ":memory:":
-            return "sqlite:/// needs a file path (one file that every worker of the host opens)"
-        return None
-    if url.startswith(REDIS_SCHEMES) and url.split("://", 1)[1]:
-        return None
-    return f"must be {accepted}"
-
-
 class SQLiteFile:
     """One SQLite file in WAL mode: a connection per thread and per process, opened on first use.
 

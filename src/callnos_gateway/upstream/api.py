@@ -53,7 +53,7 @@ class UpstreamApi:
 
     def callnos(self, body: dict[str, int], request_id: str) -> UpstreamReply:
         """Take one batch; return the 2xx reply (normalised by ``callnos_gateway.records.normalise``) or raise."""
-        return self.caller.call(callnos.CALLNOS, body, request_id, callnos.raw).reply
+        return self.caller.call(callnos.CALLNOS, body, request_id, lambda raw: raw).reply
 
     def tasks(self, sub_cc_no: int, vdn_id: int, request_id: str) -> Answered[list[str]]:
         """List the task ids of a call center and VCC."""

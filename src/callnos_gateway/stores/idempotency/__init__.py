@@ -32,9 +32,8 @@ from callnos_gateway.stores.idempotency.base import (
 from callnos_gateway.stores.idempotency.fingerprint import fingerprint, scoped_key
 from callnos_gateway.stores.idempotency.redis_store import RedisStore
 from callnos_gateway.stores.idempotency.sqlite_store import SQLiteStore
-from callnos_gateway.stores.connections import SQLITE_PREFIX, shared_store_problem
-
-DEFAULT_URL = "sqlite:///var/idempotency.sqlite3"
+from callnos_gateway.settings.store_urls import IDEMPOTENCY_DEFAULT_URL as DEFAULT_URL
+from callnos_gateway.settings.store_urls import SQLITE_PREFIX, shared_store_problem
 
 __all__ = [
     "Claimed", "DEFAULT_URL", "IdempotencyStore", "InFlight", "Mismatch", "Outcome", "RedisStore", "Replay",

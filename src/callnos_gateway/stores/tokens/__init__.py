@@ -18,22 +18,13 @@ from callnos_gateway.stores.tokens.base import StoredToken, TokenStore, TokenSto
 from callnos_gateway.stores.tokens.memory import MemoryStore
 from callnos_gateway.stores.tokens.redis_store import RedisTokenStore
 from callnos_gateway.stores.tokens.sqlite_store import SQLiteTokenStore
-from callnos_gateway.stores.connections import SQLITE_PREFIX, shared_store_problem
-
-DEFAULT_URL = "sqlite:///var/token-store.sqlite3"
-MEMORY = "memory"
+from callnos_gateway.settings.store_urls import MEMORY, SQLITE_PREFIX, token_store_problem
+from callnos_gateway.settings.store_urls import TOKEN_STORE_DEFAULT_URL as DEFAULT_URL
 
 __all__ = [
     "DEFAULT_URL", "MemoryStore", "RedisTokenStore", "SQLiteTokenStore", "StoredToken", "TokenStore",
     "TokenStoreUnavailable", "open_token_store", "token_key", "token_store_problem",
 ]
-
-
-def token_store_problem(url: str) -> str | None:
-    """Say what is wrong with a ``CALLNOS_TOKEN_STORE`` value, or None when it can be used."""
-    if url == MEMORY:
-        return None
-    return shared_store_problem(url, "memory, sqlite:///<path> or redis://host:port/db")
 
 
 def open_token_store(url: str | None) -> TokenStore:

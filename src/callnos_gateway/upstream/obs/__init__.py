@@ -28,8 +28,3 @@ from callnos_gateway.upstream.obs.midresult import MIDRESULT
 from callnos_gateway.upstream.obs.tasks import TASKS
 
 INTERFACES: tuple[Interface, ...] = (LOGIN, REFRESH, TASKS, CALLNOS, HOLIDAY, RESULT, MIDRESULT, DISCOVERY)
-
-
-def default_paths() -> dict[str, str]:
-    """Every interface's documented path, by interface name."""
-    return {interface.name: interface.default_path for interface in INTERFACES}

@@ -4,6 +4,6 @@ from __future__ import annotations
 
 from callnos_gateway.upstream.obs.writeback import read, write_back
 
-RESULT = write_back("result", "/business/call/result")
+RESULT = write_back("result")
 
 __all__ = ["RESULT", "read"]

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 
 from callnos_gateway.errors import NOTHING_TAKEN
 from callnos_gateway.upstream.obs.envelope import id_text, result_object
-from callnos_gateway.upstream.obs.interface import OBS, ONCE_MORE, Interface
+from callnos_gateway.upstream.obs.interface import ONCE_MORE, Interface
 
-DISCOVERY = Interface("discovery", OBS + "/business/interface", ONCE_MORE, NOTHING_TAKEN)
+DISCOVERY = Interface("discovery", ONCE_MORE, NOTHING_TAKEN)
 VERSION = 311
 # The upstream's name of each interface -> ours (None: the gateway does not call it).
 REPORTED_NAMES = {

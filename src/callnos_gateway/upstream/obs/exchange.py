@@ -13,15 +13,13 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, Generic, TypeVar
+from typing import Any, Callable, Generic, TypeVar
 
-from callnos_gateway.upstream.auth import CallnosAuth, TokenSource
 from callnos_gateway.errors import NO_REQUEST_SENT, MayHaveArrived, UpstreamAuthFailed, UpstreamError, UpstreamHTTPError
+from callnos_gateway.settings import Settings
+from callnos_gateway.upstream.auth import CallnosAuth, TokenSource
 from callnos_gateway.upstream.obs.interface import NEVER_RESEND, Interface
 from callnos_gateway.upstream.transport import Transport, UpstreamReply
-
-if TYPE_CHECKING:
-    from callnos_gateway.settings import Settings
 
 log = logging.getLogger(__name__)
 

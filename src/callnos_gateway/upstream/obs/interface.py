@@ -20,10 +20,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from callnos_gateway.settings.upstream_paths import DOCUMENTED_PATHS, path_setting
 from callnos_gateway.errors import UpstreamConnectionLost, UpstreamError, UpstreamHTTPError, UpstreamTimeout
 
-OBS = "/rest/isales/v1/openapi/obs"
-PATH_SETTING = "CALLNOS_PATH_"
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,13 +49,17 @@ ONCE_MORE = RetryRule("sent once more after a read timeout, a lost connection or
 class Interface:
     """One upstream interface: its settings name, documented path, retry rule and failure warning."""
 
-    name: str  # key of ``Settings.paths``; the setting is CALLNOS_PATH_<NAME>
-    default_path: str
+    name: str  # key of ``Settings.paths`` and of ``settings.upstream_paths.DOCUMENTED_PATHS``
     retry: RetryRule
     warning: str  # what a failure after sending means for the client (see callnos_gateway.errors)
     business: bool = True  # carries the CALLNOS_BUSINESS_TOKEN kind of token
 
     @property
+    def default_path(self) -> str:
+        """The documented path, unless ``CALLNOS_PATH_<NAME>`` overrides it."""
+        return DOCUMENTED_PATHS[self.name]
+
+    @property
     def setting(self) -> str:
         """The environment variable that overrides the path."""
-        return PATH_SETTING + self.name.upper()
+        return path_setting(self.name)

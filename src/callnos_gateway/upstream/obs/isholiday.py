@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from callnos_gateway.errors import NOTHING_TAKEN, UpstreamBadResponse
 from callnos_gateway.upstream.obs.envelope import result_object
-from callnos_gateway.upstream.obs.interface import OBS, ONCE_MORE, Interface
+from callnos_gateway.upstream.obs.interface import ONCE_MORE, Interface
 
-HOLIDAY = Interface("holiday", OBS + "/business/isholiday", ONCE_MORE, NOTHING_TAKEN)
+HOLIDAY = Interface("holiday", ONCE_MORE, NOTHING_TAKEN)
 ANSWERS = {0: False, 1: True, "0": False, "1": True}
 
 

@@ -9,20 +9,18 @@ once it may have arrived (some upstreams invalidate earlier tokens on login).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from callnos_gateway.upstream.auth import TokenGrant
 from callnos_gateway.errors import UpstreamAuthFailed, UpstreamBadResponse, UpstreamHTTPError, UpstreamRejected
+from callnos_gateway.settings import Settings
+from callnos_gateway.upstream.auth import TokenGrant
 from callnos_gateway.upstream.obs.envelope import decode_json, successful_result_data
-from callnos_gateway.upstream.obs.interface import NEVER_RESEND, OBS, Interface
-
-if TYPE_CHECKING:  # not imported at run time: callnos_gateway.settings reads every Interface from this package
-    from callnos_gateway.settings import Settings
-    from callnos_gateway.upstream.transport import Transport, UpstreamReply
+from callnos_gateway.upstream.obs.interface import NEVER_RESEND, Interface
+from callnos_gateway.upstream.transport import Transport, UpstreamReply
 
 # No warning: login and refresh run inside ``LoginTokens``, which reports their failures itself.
-LOGIN = Interface("login", OBS + "/auth/login", NEVER_RESEND, warning="", business=False)
-REFRESH = Interface("refresh", OBS + "/auth/refresh", NEVER_RESEND, warning="", business=False)
+LOGIN = Interface("login", NEVER_RESEND, warning="", business=False)
+REFRESH = Interface("refresh", NEVER_RESEND, warning="", business=False)
 REFUSED = (401, 403)
 
 

@@ -4,6 +4,6 @@ from __future__ import annotations
 
 from callnos_gateway.upstream.obs.writeback import read, write_back
 
-MIDRESULT = write_back("midresult", "/business/push/midresult")
+MIDRESULT = write_back("midresult")
 
 __all__ = ["MIDRESULT", "read"]

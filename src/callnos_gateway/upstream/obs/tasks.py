@@ -12,9 +12,9 @@ from typing import Any
 
 from callnos_gateway.errors import NOTHING_TAKEN, UpstreamBadResponse
 from callnos_gateway.upstream.obs.envelope import decode_json, id_text, successful_result_data
-from callnos_gateway.upstream.obs.interface import OBS, ONCE_MORE, Interface
+from callnos_gateway.upstream.obs.interface import ONCE_MORE, Interface
 
-TASKS = Interface("tasks", OBS + "/business/tasks", ONCE_MORE, NOTHING_TAKEN)
+TASKS = Interface("tasks", ONCE_MORE, NOTHING_TAKEN)
 ID_KEYS = ("serviceId", "seviceId")  # the documented spelling wins over the misspelt one
 
 

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 from callnos_gateway.errors import RESULT_MAY_BE_WRITTEN
 from callnos_gateway.upstream.obs.envelope import check_result, decode_json
-from callnos_gateway.upstream.obs.interface import NEVER_RESEND, OBS, Interface
+from callnos_gateway.upstream.obs.interface import NEVER_RESEND, Interface
 
 
-def write_back(name: str, path: str) -> Interface:
+def write_back(name: str) -> Interface:
     """A write-back interface: never re-sent once it may have arrived."""
-    return Interface(name, OBS + path, NEVER_RESEND, RESULT_MAY_BE_WRITTEN)
+    return Interface(name, NEVER_RESEND, RESULT_MAY_BE_WRITTEN)
 
 
 def read(body: bytes) -> None:
