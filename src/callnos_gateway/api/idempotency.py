@@ -1,6 +1,6 @@
 """The Flask side of ``Idempotency-Key``: read the header, then claim, replay or refuse.
 
-Flow (CONTRACT section 7; IETF httpapi Idempotency-Key draft; Stripe's
+Flow (docs/API.md, "Idempotency-Key"; IETF httpapi Idempotency-Key draft; Stripe's
 idempotent requests):
 
 1. the view validates the body first, so a ``400`` takes no key;

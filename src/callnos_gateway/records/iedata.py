@@ -1,7 +1,7 @@
 """Read the packed ``ieData`` string of the AICC iSales callnos answer.
 
-The facts are in UPSTREAM.md ("ieData: the packed string"), the promise made
-to consumers in CONTRACT.md ("ie_data"). The grammar read here::
+The facts are in docs/UPSTREAM.md, the promise made to consumers in
+docs/API.md ("The ieData object"). The grammar read here::
 
     ie_data   = ie_part [ sip_mark sip_part ]
     ie_part   = element *( ";" element )

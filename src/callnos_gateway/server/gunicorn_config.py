@@ -12,7 +12,7 @@ Their timeouts size the worker timeouts. Nothing here logs in, connects or start
 safe with and without ``preload_app``.
 
 Workers: gevent, one greenlet per connection (``callnos_gateway/server/worker.py``), so idle,
-slow and never-reading clients cannot starve the gateway (CONTRACT 11). The
+slow and never-reading clients cannot starve the gateway (docs/API.md). The
 worker patches itself after the fork; the master only when it preloads the app.
 
 Logs: gunicorn's own lines go through the app's JSON formatter and secret
@@ -119,7 +119,7 @@ _longest_request = math.ceil(2 * _settings.total_timeout)
 bind = (os.environ.get("GUNICORN_BIND") or "127.0.0.1:8080").split(",")
 workers = _int("GUNICORN_WORKERS", 2)
 # gevent, one greenlet per connection, with CALLNOS_HEADER_TIMEOUT (callnos_gateway/server/worker.py):
-# idle, slow and never-reading clients cannot take the workers (CONTRACT 11).
+# idle, slow and never-reading clients cannot take the workers (docs/RELIABILITY.md).
 worker_class = "callnos_gateway.server.worker.GatewayWorker"
 worker_connections = _int("GUNICORN_WORKER_CONNECTIONS", 1000)
 # Requests the app works on at once per worker (after their body is read): the

@@ -2,8 +2,8 @@
 
 Why gevent: gunicorn's gthread worker lends a thread to each connection while
 it reads the request, so 6 clients that sent half a request, or 200 idle
-connections, took all 8 threads and every other client waited (issue 14;
-docs/RELIABILITY.md, "Slow, idle and half-open clients"). Under gevent each
+connections, took all 8 threads and every other client waited
+(docs/RELIABILITY.md, "Slow, idle and half-open clients"). Under gevent each
 connection is a greenlet: a stalled client stalls only itself, and a worker
 holds ``GUNICORN_WORKER_CONNECTIONS`` of them.
 

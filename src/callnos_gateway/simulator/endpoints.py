@@ -1,6 +1,6 @@
 """The auth interfaces and callnos, behaving normally (the rest: ``workflow``, ``writes``).
 
-Why: this is the contract of the real upstream as UPSTREAM.md describes it
+Why: this is the contract of the real upstream as docs/UPSTREAM.md describes it
 (JSON bodies, Bearer tokens, integer parameters, records taken once), kept
 apart from HTTP plumbing and from fault injection so it can be read alone.
 Every function takes the parsed request and returns an ``Answer``.

@@ -2,7 +2,7 @@
 
 Why: the gateway must cope with both spellings of the misspelled fields, a lone
 string where a list is documented, absent and null fields, unknown extra fields
-and every ieData variant listed in UPSTREAM.md. A record here depends only on
+and every ieData variant listed in docs/UPSTREAM.md. A record here depends only on
 the seed, its task and its position, so runs are reproducible, and every
 variant comes round within the first few dozen records of any task.
 
