@@ -140,7 +140,7 @@ def test_the_readme_check_before_a_restart_works_as_written(sim, tmp_path):
     (tmp_path / "password").write_text(SIM_PASSWORD)
     (tmp_path / "production.env").write_text(example)
     command = command.replace("/etc/callnos-gateway/production.env", str(tmp_path / "production.env"))
-    command = command.replace(".venv/bin/", f"{BIN}/")
+    command = command.replace("/opt/callnos-gateway/bin/", f"{BIN}/")
     base = {k: v for k, v in os.environ.items() if not k.startswith("CALLNOS_")}
     result = subprocess.run(["bash", "-c", command], cwd=ROOT, env=base, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
