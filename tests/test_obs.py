@@ -11,7 +11,8 @@ import pytest
 from callnos_gateway.errors import (
     UpstreamBadResponse, UpstreamConnectionLost, UpstreamHTTPError, UpstreamRejected, UpstreamTimeout,
 )
-from callnos_gateway.upstream.obs import INTERFACES, discovery, envelope, isholiday, tasks
+from callnos_gateway.records import envelope
+from callnos_gateway.upstream.obs import INTERFACES, discovery, isholiday, tasks
 from callnos_gateway.upstream.obs.interface import NEVER_RESEND, ONCE_MORE
 from callnos_gateway.upstream.obs.login import read_grant
 
@@ -89,12 +90,37 @@ def test_a_warning_swapped_keeps_the_failure():
     assert error.extra == {"upstream_status": 500}
 
 
-@pytest.mark.parametrize("layer, forbidden", [("adapter", ("schemas", "web", "cli")), ("schemas", ("web", "cli"))])
+@pytest.mark.parametrize("layer, forbidden", [
+    ("errors", ("api", "app", "cli", "records", "server", "settings", "stores", "upstream", "wsgi")),
+    ("records", ("api", "app", "cli", "server", "settings", "stores", "upstream", "wsgi")),
+    ("upstream", ("api", "app", "cli", "server", "wsgi")),
+    ("settings", ("api", "app", "cli", "server", "wsgi")),
+    ("api", ("app", "cli", "server", "simulator", "wsgi")),
+])
 def test_imports_point_down_only(layer, forbidden):
+    """Run-time imports of each layer of the package (type-only imports under TYPE_CHECKING aside)."""
+    package = ROOT / "src" / "callnos_gateway"
+    paths = sorted((package / layer).rglob("*.py")) if (package / layer).is_dir() else [package / f"{layer}.py"]
+    assert paths and all(path.exists() for path in paths)
     upward = []
-    for path in sorted((ROOT / layer).rglob("*.py")):
-        for node in ast.walk(ast.parse(path.read_text())):
-            names = [alias.name for alias in node.names] if isinstance(node, ast.Import) else (
-                [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
-            upward += [f"{path.relative_to(ROOT)}: {name}" for name in names if name.split(".")[0] in forbidden]
+    for path in paths:
+        for name in _runtime_imports(ast.parse(path.read_text())):
+            parts = name.split(".")
+            if parts[0] == "callnos_gateway" and len(parts) > 1 and parts[1] in forbidden:
+                upward.append(f"{path.relative_to(package)}: {name}")
     assert upward == []
+
+
+def _runtime_imports(tree: ast.AST) -> list[str]:
+    names: list[str] = []
+    for node in ast.iter_child_nodes(tree):
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            names += [name for child in node.orelse for name in _runtime_imports(ast.Module([child], []))]
+            continue
+        if isinstance(node, ast.Import):
+            names += [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            names.append(node.module or "")
+        else:
+            names += _runtime_imports(node)
+    return names

@@ -17,7 +17,7 @@ import orjson
 from marshmallow import EXCLUDE, Schema, ValidationError, pre_load
 
 from callnos_gateway.errors import UpstreamBadResponse
-from callnos_gateway.upstream.obs.envelope import decode_json, successful_result_data
+from callnos_gateway.records.envelope import decode_json, successful_result_data
 from callnos_gateway.records.fields import IeDataField, LooseString, PhoneNumbers, json_kind
 from callnos_gateway.records.record_plan import RecordPlan
 

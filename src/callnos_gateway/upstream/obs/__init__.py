@@ -11,9 +11,9 @@ rule), its request body and the reading of its answer:
     midresult   business/push/midresult         intermediate result (a write)
     discovery   business/interface              the paths the upstream reports
 
-``exchange.Caller`` runs a call by its interface's rules; ``envelope`` reads
-the ``{"result", "resultData"}`` every answer shares. Nothing here imports
-from ``schemas`` or ``web``.
+``exchange.Caller`` runs a call by its interface's rules;
+``callnos_gateway.records.envelope`` reads the ``{"result", "resultData"}``
+every answer shares. Nothing here imports from ``api``.
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from callnos_gateway.errors import NOTHING_TAKEN
-from callnos_gateway.upstream.obs.envelope import id_text, result_object
+from callnos_gateway.records.envelope import id_text, result_object
 from callnos_gateway.upstream.obs.interface import OBS, ONCE_MORE, Interface
 
 DISCOVERY = Interface("discovery", OBS + "/business/interface", ONCE_MORE, NOTHING_TAKEN)

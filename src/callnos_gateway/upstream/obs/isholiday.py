@@ -9,7 +9,7 @@ read: sent once more after a read timeout, a lost connection or a 5xx.
 from __future__ import annotations
 
 from callnos_gateway.errors import NOTHING_TAKEN, UpstreamBadResponse
-from callnos_gateway.upstream.obs.envelope import result_object
+from callnos_gateway.records.envelope import result_object
 from callnos_gateway.upstream.obs.interface import OBS, ONCE_MORE, Interface
 
 HOLIDAY = Interface("holiday", OBS + "/business/isholiday", ONCE_MORE, NOTHING_TAKEN)

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from callnos_gateway.upstream.auth import TokenGrant
 from callnos_gateway.errors import UpstreamAuthFailed, UpstreamBadResponse, UpstreamHTTPError, UpstreamRejected
-from callnos_gateway.upstream.obs.envelope import decode_json, successful_result_data
+from callnos_gateway.records.envelope import decode_json, successful_result_data
 from callnos_gateway.upstream.obs.interface import NEVER_RESEND, OBS, Interface
 
 if TYPE_CHECKING:  # not imported at run time: callnos_gateway.settings reads every Interface from this package

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from callnos_gateway.errors import NOTHING_TAKEN, UpstreamBadResponse
-from callnos_gateway.upstream.obs.envelope import decode_json, id_text, successful_result_data
+from callnos_gateway.records.envelope import decode_json, id_text, successful_result_data
 from callnos_gateway.upstream.obs.interface import OBS, ONCE_MORE, Interface
 
 TASKS = Interface("tasks", OBS + "/business/tasks", ONCE_MORE, NOTHING_TAKEN)

@@ -10,7 +10,7 @@ sending warns the client that the result may have been written.
 from __future__ import annotations
 
 from callnos_gateway.errors import RESULT_MAY_BE_WRITTEN
-from callnos_gateway.upstream.obs.envelope import check_result, decode_json
+from callnos_gateway.records.envelope import check_result, decode_json
 from callnos_gateway.upstream.obs.interface import NEVER_RESEND, OBS, Interface
 
 
