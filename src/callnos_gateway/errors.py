@@ -29,7 +29,10 @@ errors are translated into this tree only in ``callnos_gateway/upstream/transpor
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # errors sit below everything: the type only
+    from callnos_gateway.upstream.transport import UpstreamReply
 
 BATCH_MAY_BE_TAKEN = (
     "The request reached the upstream, so the batch may have been taken off its queue; "
@@ -141,7 +144,10 @@ class UpstreamError(GatewayError):
     status = 502
     code = "upstream_error"
     title = "Upstream error"
-    elapsed_ms: float | None = None  # how long the failed callnos exchange took, for metrics and logs
+    elapsed_ms: float | None = None  # how long the failed exchange took, for metrics and logs
+    # The 2xx answer that could not be read or was rejected (``callnos_gateway.upstream.obs.exchange``
+    # sets it for any interface): its status goes to the access line, its body to the dead letters.
+    reply: UpstreamReply | None = None
 
 
 class UpstreamUnreachable(UpstreamError):
@@ -163,10 +169,10 @@ class MayHaveArrived(UpstreamError):
         super().__init__(f"{self.plain_detail} {warning}")
 
     def warned(self, warning: str) -> MayHaveArrived:
-        """The same failure with another warning (status, code, extra and timing kept)."""
+        """The same failure with another warning (status, code, extra, timing and reply kept)."""
         twin = type(self).__new__(type(self))
         MayHaveArrived.__init__(twin, self.plain_detail, warning)
-        twin.extra, twin.elapsed_ms = dict(self.extra), self.elapsed_ms
+        twin.extra, twin.elapsed_ms, twin.reply = dict(self.extra), self.elapsed_ms, self.reply
         return twin
 
 

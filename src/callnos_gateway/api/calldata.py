@@ -8,14 +8,12 @@ import uuid
 from flask import Response, g, request
 from marshmallow import ValidationError
 
-from callnos_gateway.errors import UpstreamBadResponse, UpstreamError
 from callnos_gateway.api.schemas.call_data import CallDataRequestSchema, CallnosQuery
 from callnos_gateway.api.schemas.answers import CallDataResponseSchema, render_batch
-from callnos_gateway.records.normalise import normalise_answer
 from callnos_gateway.api.services import Gateway, current_gateway
 from callnos_gateway.api.idempotency import IDEMPOTENCY_KEY_PARAMETER, REPLAYED_HEADER, answer_once, idempotency_key_from
 from callnos_gateway.api.inbound import json_object_from
-from callnos_gateway.api.v1 import PROBLEMS, SECURITY, for_task, invalid, problems, v1_blueprint
+from callnos_gateway.api.v1 import PROBLEMS, SECURITY, for_task, from_upstream, invalid, problems, v1_blueprint
 
 blp = v1_blueprint("call-data", __name__, "Outbound-call records")
 
@@ -54,20 +52,9 @@ def fetch_call_data() -> Response:
 
 
 def _fetch(gateway: Gateway, query: CallnosQuery) -> Response:
-    """Take one batch upstream and answer it with a new batch id."""
+    """Take one batch upstream and answer it under a new batch id (named before the call, for its problems)."""
     g.batch_id = batch_id = uuid.uuid4().hex
-    try:
-        reply = gateway.upstream.callnos(query.upstream_body(), g.request_id)
-    except UpstreamError as error:
-        g.upstream_ms = error.elapsed_ms
-        raise
-    g.upstream_status, g.upstream_ms = reply.status, reply.elapsed_ms
-    try:
-        batch = normalise_answer(reply.body)
-    except UpstreamBadResponse as error:
-        if gateway.dead_letters.keep(batch_id, reply.body):
-            error.detail += " The answer was kept for recovery under this batch_id."
-        raise
+    batch = from_upstream(lambda: gateway.upstream.callnos(query.upstream_body(), g.request_id))
     g.records = len(batch.records)
     response = Response(render_batch(batch_id, query.task_id, batch), 200, mimetype="application/json")
     response.headers["X-Batch-ID"] = batch_id

@@ -20,10 +20,11 @@ from flask import Response, g
 from flask_smorest import Blueprint
 from marshmallow import ValidationError
 
-from callnos_gateway.errors import InvalidRequest, UpstreamError
+from callnos_gateway.errors import InvalidRequest, UpstreamBadResponse, UpstreamError
 from callnos_gateway.upstream.obs.exchange import Answered
 from callnos_gateway.api.schemas.answers import ProblemSchema
 from callnos_gateway.api.authorise import require_task
+from callnos_gateway.api.services import current_gateway
 
 T = TypeVar("T")
 PROBLEM_JSON = "application/problem+json"
@@ -39,6 +40,7 @@ PROBLEMS = {
     503: "The idempotency store is unavailable (only requests with an Idempotency-Key).",
     504: "Upstream did not answer in time.",
 }
+KEPT = " The answer was kept for recovery under this batch_id."
 READ_TIMEOUT = "Upstream did not answer in time, twice (a read is sent once more); nothing was taken, retrying is safe."
 
 
@@ -77,14 +79,27 @@ def invalid(error: ValidationError) -> InvalidRequest:
 
 
 def from_upstream(call: Callable[[], Answered[T]]) -> T:
-    """Run one upstream call; note its status and timing for the access line and metrics."""
+    """Run one upstream call; note its status and timing for the access line and metrics.
+
+    A batch's answer that could not be read is kept under the batch id, so
+    records taken off the upstream queue can still be recovered.
+    """
     try:
         answered = call()
     except UpstreamError as error:
         g.upstream_ms = error.elapsed_ms
+        if error.reply is not None:
+            g.upstream_status = error.reply.status
+            if isinstance(error, UpstreamBadResponse) and g.get("batch_id"):
+                _keep_for_recovery(error, g.batch_id)
         raise
     g.upstream_status, g.upstream_ms = answered.reply.status, answered.reply.elapsed_ms
     return answered.value
+
+
+def _keep_for_recovery(error: UpstreamBadResponse, batch_id: str) -> None:
+    if error.reply is not None and current_gateway().dead_letters.keep(batch_id, error.reply.body):
+        error.detail += KEPT
 
 
 def json_answer(body: dict[str, Any]) -> Response:
