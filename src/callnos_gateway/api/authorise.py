@@ -14,8 +14,8 @@ upstream, and a new ``/v1`` route gets it without a line in its view:
    any other type is refused.
 
 Refusals are ``403 forbidden`` and name the missing scope, never a key.
-``g.client`` is the client (logs, metrics) and ``g.client_id`` its key's
-short id (the idempotency scope, as before). Views use two helpers:
+The request record's ``client`` is the client (logs, metrics; its key's
+short id scopes idempotency keys). Views use two helpers:
 ``visible_tasks`` filters the task list a client sees, and ``require_task``
 checks a validated task id again (the same rule, on the value the view uses).
 """
@@ -26,11 +26,12 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from flask import g, request
+from flask import request
 
 from callnos_gateway.errors import Forbidden, RequestError
 from callnos_gateway.api.services import current_gateway
 from callnos_gateway.api.inbound import json_object_from
+from callnos_gateway.api.request_record import current
 
 V1 = "/v1/"
 KEY_HEADER = "X-API-Key"
@@ -65,7 +66,7 @@ def authorise_request() -> None:
     if rule is None or not rule.rule.startswith(V1):
         return  # probes, metrics, docs; unmatched paths answer 404/405
     client = current_gateway().keys.identify(request.headers.get(KEY_HEADER))
-    g.client, g.client_id = client, client.key_id
+    current().client = client
     scope = ROUTE_SCOPES.get(route_pattern(rule.rule))
     if scope is None:
         raise Forbidden("This route is in no client scope yet; no key may use it.", missing_scope="route")
@@ -92,13 +93,13 @@ def _check_task() -> None:
 
 def visible_tasks(task_ids: Iterable[str]) -> list[str]:
     """The task ids of ``task_ids`` the request's client may see (``GET /v1/tasks``); none without a client."""
-    client = g.get("client")
+    client = current().client
     return [] if client is None else client.visible_tasks(task_ids)
 
 
 def require_task(task_id: int | str) -> None:
     """Refuse a validated ``task_id`` outside the client's tasks: a second guard behind the body check."""
-    client = g.get("client")
+    client = current().client
     if client is None or not client.may_touch(task_id):
         raise Forbidden(f"This key's client may not touch task {str(task_id)[:64]!r} (not in its tasks).",
                         missing_scope="tasks", task_id=str(task_id)[:64])

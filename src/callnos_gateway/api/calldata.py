@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import uuid
 
-from flask import Response, g, request
+from flask import Response, request
 from marshmallow import ValidationError
 
 from callnos_gateway.api.schemas.call_data import CallDataRequestSchema, CallnosQuery
@@ -13,6 +13,7 @@ from callnos_gateway.api.schemas.answers import CallDataResponseSchema, render_b
 from callnos_gateway.api.services import Gateway, current_gateway
 from callnos_gateway.api.idempotency import IDEMPOTENCY_KEY_PARAMETER, REPLAYED_HEADER, answer_once, idempotency_key_from
 from callnos_gateway.api.inbound import json_object_from
+from callnos_gateway.api.request_record import current
 from callnos_gateway.api.v1 import PROBLEMS, SECURITY, for_task, from_upstream, invalid, problems, v1_blueprint
 
 blp = v1_blueprint("call-data", __name__, "Outbound-call records")
@@ -53,9 +54,10 @@ def fetch_call_data() -> Response:
 
 def _fetch(gateway: Gateway, query: CallnosQuery) -> Response:
     """Take one batch upstream and answer it under a new batch id (named before the call, for its problems)."""
-    g.batch_id = batch_id = uuid.uuid4().hex
-    batch = from_upstream(lambda: gateway.upstream.callnos(query.upstream_body(), g.request_id))
-    g.records = len(batch.records)
+    facts = current()
+    facts.batch_id = batch_id = uuid.uuid4().hex
+    batch = from_upstream(lambda: gateway.upstream.callnos(query.upstream_body(), facts.request_id))
+    facts.records = len(batch.records)
     response = Response(render_batch(batch_id, query.task_id, batch), 200, mimetype="application/json")
     response.headers["X-Batch-ID"] = batch_id
     return response

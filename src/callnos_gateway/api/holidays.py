@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from flask import Response, g, request
+from flask import Response, request
 from marshmallow import ValidationError
 
 from callnos_gateway.api.schemas.center import CenterQuerySchema
 from callnos_gateway.api.schemas.lookups import HolidayResponseSchema, checked_holiday_id, holiday_answer
+from callnos_gateway.api.request_record import current
 from callnos_gateway.api.services import current_gateway
 from callnos_gateway.api.v1 import PROBLEMS, READ_TIMEOUT, SECURITY, from_upstream, invalid, json_answer, problems, v1_blueprint
 
@@ -31,5 +32,5 @@ def is_holiday(holiday_id: str) -> Response:
         holiday_id = checked_holiday_id(holiday_id)
     except ValidationError as error:
         raise invalid(error) from None
-    ask = lambda: gateway.upstream.is_holiday(center.call_center_id, center.vcc_id, holiday_id, g.request_id)  # noqa: E731
+    ask = lambda: gateway.upstream.is_holiday(center.call_center_id, center.vcc_id, holiday_id, current().request_id)  # noqa: E731
     return json_answer(holiday_answer(holiday_id, from_upstream(ask)))

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from flask import Response, g, request
+from flask import Response, request
 from marshmallow import ValidationError
 
 from callnos_gateway.api.schemas.results import ResultRequestSchema, WrittenResponseSchema, written_answer
 from callnos_gateway.api.services import Gateway, current_gateway
 from callnos_gateway.api.idempotency import IDEMPOTENCY_KEY_PARAMETER, answer_once, idempotency_key_from
 from callnos_gateway.api.inbound import json_object_from
+from callnos_gateway.api.request_record import current
 from callnos_gateway.api.v1 import PROBLEMS, SECURITY, for_task, from_upstream, invalid, json_answer, problems, v1_blueprint
 
 blp = v1_blueprint("results", __name__, "Call results")
@@ -75,5 +76,5 @@ def _write(final: bool, scope: str) -> Response:
 
 
 def _send(gateway: Gateway, body: dict[str, object], final: bool) -> Response:
-    from_upstream(lambda: gateway.upstream.write_result(body, g.request_id, final))
+    from_upstream(lambda: gateway.upstream.write_result(body, current().request_id, final))
     return json_answer(written_answer(body))

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from flask import Response, g, request
+from flask import Response, request
 from marshmallow import ValidationError
 
 from callnos_gateway.api.schemas.center import CenterQuerySchema
 from callnos_gateway.api.schemas.lookups import TasksResponseSchema, tasks_answer
 from callnos_gateway.api.authorise import visible_tasks
+from callnos_gateway.api.request_record import current
 from callnos_gateway.api.services import current_gateway
 from callnos_gateway.api.v1 import PROBLEMS, READ_TIMEOUT, SECURITY, from_upstream, invalid, json_answer, problems, v1_blueprint
 
@@ -30,5 +31,5 @@ def list_tasks() -> Response:
         center = gateway.center_schema.load_center(request.args.to_dict(flat=False))
     except ValidationError as error:
         raise invalid(error) from None
-    task_ids = from_upstream(lambda: gateway.upstream.tasks(center.call_center_id, center.vcc_id, g.request_id))
+    task_ids = from_upstream(lambda: gateway.upstream.tasks(center.call_center_id, center.vcc_id, current().request_id))
     return json_answer(tasks_answer(visible_tasks(task_ids)))

@@ -2,11 +2,8 @@
 
 Each route module makes its blueprint with ``v1_blueprint(route, ...)``; the
 key and scope check of every ``/v1`` route runs before it (``callnos_gateway.api.authorise``),
-and ``g.route_name`` names the route
-("call-data", "tasks", "holidays", "results") for anything that decides per
-route. A view that knows its task records it with ``for_task`` once the
-request is valid and before the upstream is called; that checks the
-validated id against the client's tasks once more. Views stay thin:
+and a view that knows its task checks it with ``for_task`` once the request
+is valid and before the upstream is called. Views stay thin:
 validate, call one ``UpstreamApi`` method through ``from_upstream``, render.
 """
 
@@ -16,7 +13,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 import orjson
-from flask import Response, g
+from flask import Response
 from flask_smorest import Blueprint
 from marshmallow import ValidationError
 
@@ -24,6 +21,7 @@ from callnos_gateway.errors import InvalidRequest, UpstreamBadResponse, Upstream
 from callnos_gateway.upstream.obs.exchange import Answered
 from callnos_gateway.api.schemas.answers import ProblemSchema
 from callnos_gateway.api.authorise import require_task
+from callnos_gateway.api.request_record import current
 from callnos_gateway.api.services import current_gateway
 
 T = TypeVar("T")
@@ -45,14 +43,8 @@ READ_TIMEOUT = "Upstream did not answer in time, twice (a read is sent once more
 
 
 def v1_blueprint(route: str, import_name: str, description: str) -> Blueprint:
-    """A blueprint under ``/v1`` whose views know their route's name (``callnos_gateway.api.authorise`` checked the key)."""
-    blp = Blueprint(route.replace("-", "_"), import_name, url_prefix="/v1", description=description)
-
-    @blp.before_request
-    def name_the_route() -> None:
-        g.route_name = route
-
-    return blp
+    """A blueprint under ``/v1`` (``callnos_gateway.api.authorise`` checked the key)."""
+    return Blueprint(route.replace("-", "_"), import_name, url_prefix="/v1", description=description)
 
 
 def problems(blp: Blueprint, descriptions: dict[int, str]) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -68,9 +60,8 @@ def problems(blp: Blueprint, descriptions: dict[int, str]) -> Callable[[Callable
 
 
 def for_task(task_id: int | str) -> None:
-    """Record the request's validated task id (for logs) and refuse it outside the client's tasks."""
+    """Refuse the request's validated task id outside the client's tasks (before any upstream call)."""
     require_task(task_id)
-    g.task_id = task_id
 
 
 def invalid(error: ValidationError) -> InvalidRequest:
@@ -84,16 +75,17 @@ def from_upstream(call: Callable[[], Answered[T]]) -> T:
     A batch's answer that could not be read is kept under the batch id, so
     records taken off the upstream queue can still be recovered.
     """
+    facts = current()
     try:
         answered = call()
     except UpstreamError as error:
-        g.upstream_ms = error.elapsed_ms
+        facts.upstream_ms = error.elapsed_ms
         if error.reply is not None:
-            g.upstream_status = error.reply.status
-            if isinstance(error, UpstreamBadResponse) and g.get("batch_id"):
-                _keep_for_recovery(error, g.batch_id)
+            facts.upstream_status = error.reply.status
+            if isinstance(error, UpstreamBadResponse) and facts.batch_id:
+                _keep_for_recovery(error, facts.batch_id)
         raise
-    g.upstream_status, g.upstream_ms = answered.reply.status, answered.reply.elapsed_ms
+    facts.upstream_status, facts.upstream_ms = answered.reply.status, answered.reply.elapsed_ms
     return answered.value
 
 
