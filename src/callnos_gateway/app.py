@@ -47,6 +47,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.config.update(API_INFO, MAX_CONTENT_LENGTH=settings.max_body_bytes)
     api = GatewayApi(app, spec_kwargs={"components": {"securitySchemes": SECURITY_SCHEMES}})
     api.spec.components.schemas["Problem"]["example"] = PROBLEM_EXAMPLE  # registered as ERROR_SCHEMA
+    # The /v1 views register under their declared routes (api.routes); tests/test_routes.py checks the app serves exactly those.
     for blueprint in (tasks.blp, calldata.blp, holidays.blp, results.blp, health.blp, metrics.blp):
         api.register_blueprint(blueprint)
     app.register_blueprint(docs.blp)

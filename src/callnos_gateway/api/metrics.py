@@ -5,8 +5,9 @@ this module is imported, so every worker writes its values to files there and
 ``/metrics`` sums them, whichever worker answers the scrape. Without it (tests,
 one process) the values live in memory and the default registry serves them.
 
-Labels stay bounded: the route is the URL rule (``/v1/call-data``), never the
-raw path, and requests that matched no rule are ``unmatched``; the
+Labels stay bounded: the route is its declared path (``/v1/call-data``, from
+``callnos_gateway.api.routes``; other rules their URL rule, e.g. ``/readyz``),
+never the raw path, and requests that matched no rule are ``unmatched``; the
 client is its configured name (an unnamed ``CALLNOS_API_KEYS`` key: a 12-hex prefix of
 its digest), ``none`` before a key was accepted, so a stranger's guesses add no
 label.
@@ -25,6 +26,7 @@ from prometheus_client.multiprocess import MultiProcessCollector
 
 from callnos_gateway.errors import UpstreamError
 from callnos_gateway.api.request_record import RequestRecord, current, peek
+from callnos_gateway.api.routes import route_for
 from callnos_gateway.telemetry.metrics_dir import ENV as MULTIPROC_ENV
 
 PREFIX = "callnos_gateway_"
@@ -117,9 +119,12 @@ def _observe(response: Response) -> Response:
 
 
 def route_label() -> str:
-    """The route label: the URL rule, or ``unmatched``."""
+    """The route label: a declared route's path, another rule's text, or ``unmatched``."""
     rule = request.url_rule
-    return rule.rule if rule is not None else UNMATCHED
+    if rule is None:
+        return UNMATCHED
+    route = route_for(rule.rule)
+    return route.path if route is not None else rule.rule
 
 
 def _observe_upstream(facts: RequestRecord) -> None:
