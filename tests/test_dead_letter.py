@@ -7,7 +7,7 @@ import stat
 import pytest
 
 from callnos_gateway.stores.dead_letters import DeadLetters
-from conftest import fetch, login_settings
+from conftest import API_KEY, fetch, login_settings
 
 
 @pytest.mark.parametrize("fault", ["broken_json", "wrong_shape"])
@@ -17,7 +17,7 @@ def test_an_unreadable_answer_is_kept_under_its_batch_id(sim, gateway, tmp_path,
     response = fetch(client)
     body = response.json
     assert (response.status_code, body["code"]) == (502, "upstream_bad_response")
-    assert "kept for recovery" in body["detail"]
+    assert body["detail"].endswith(" The answer was kept for recovery under this batch_id.")
     kept = tmp_path / "dead" / f"{body['batch_id']}.body"
     assert kept.read_bytes()  # the upstream's bytes, as they came
     assert stat.S_IMODE(kept.stat().st_mode) == 0o600
@@ -45,3 +45,12 @@ def test_problems_after_the_upstream_call_carry_the_batch_id(sim, client):
     body = fetch(client).json
     assert len(body["batch_id"]) == 32
     assert "batch_id" not in fetch(client, {"task_id": "bad"}).json
+
+
+def test_a_read_that_cannot_be_read_keeps_nothing(sim, gateway, tmp_path):
+    client = gateway(login_settings(sim.url, dead_letter_dir=str(tmp_path / "dead")))
+    sim.push_faults("tasks", ["broken_json"])
+    response = client.get("/v1/tasks", headers={"X-API-Key": API_KEY})
+    assert (response.status_code, response.json["code"]) == (502, "upstream_bad_response")
+    assert "kept" not in response.json["detail"] and "batch_id" not in response.json
+    assert not (tmp_path / "dead").exists() or not list((tmp_path / "dead").iterdir())

@@ -141,7 +141,11 @@ class UpstreamError(GatewayError):
     status = 502
     code = "upstream_error"
     title = "Upstream error"
-    elapsed_ms: float | None = None  # how long the failed callnos exchange took, for metrics and logs
+    elapsed_ms: float | None = None  # how long the failed exchange took, for metrics and logs
+    # The 2xx answer that could not be read or was rejected (``callnos_gateway.upstream.obs.exchange``
+    # sets it for any interface): its status goes to the access line, its body to the dead letters.
+    # An ``upstream.transport.UpstreamReply``; typed loosely because errors sit below everything.
+    reply: Any = None
 
 
 class UpstreamUnreachable(UpstreamError):
@@ -163,10 +167,10 @@ class MayHaveArrived(UpstreamError):
         super().__init__(f"{self.plain_detail} {warning}")
 
     def warned(self, warning: str) -> MayHaveArrived:
-        """The same failure with another warning (status, code, extra and timing kept)."""
+        """The same failure with another warning (status, code, extra, timing and reply kept)."""
         twin = type(self).__new__(type(self))
         MayHaveArrived.__init__(twin, self.plain_detail, warning)
-        twin.extra, twin.elapsed_ms = dict(self.extra), self.elapsed_ms
+        twin.extra, twin.elapsed_ms, twin.reply = dict(self.extra), self.elapsed_ms, self.reply
         return twin
 
 

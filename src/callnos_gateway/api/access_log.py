@@ -13,13 +13,15 @@ import logging
 import time
 from typing import Any
 
-from flask import Flask, Response, g, request
+from flask import Flask, Response, request
+
+from callnos_gateway.api.request_record import current
 
 log = logging.getLogger("callnos.access")
 
 
 def install(app: Flask) -> None:
-    """Write the access line after each request; ``g.started`` comes from callnos_gateway/app.py."""
+    """Write the access line after each request, from the request's record (``api.request_record``)."""
     app.after_request(_log_access)
 
 
@@ -30,19 +32,19 @@ def _log_access(response: Response) -> Response:
 
 def access_fields(response: Response) -> dict[str, Any]:
     """The fields of the access line for the current request."""
-    started = g.get("started")
-    upstream_ms = g.get("upstream_ms")
+    facts = current()
+    upstream_ms = facts.upstream_ms
     return {
-        "request_id": g.get("request_id"),
-        "batch_id": g.get("batch_id"),
-        "client": g.client.label if g.get("client") is not None else None,
+        "request_id": facts.request_id,
+        "batch_id": facts.batch_id,
+        "client": facts.client.label if facts.client is not None else None,
         "method": request.method,
         "path": request.path,
         "status": response.status_code,
-        "duration_ms": round((time.perf_counter() - started) * 1000, 3) if started else None,
-        "upstream_status": g.get("upstream_status"),
+        "duration_ms": round((time.perf_counter() - facts.started) * 1000, 3),
+        "upstream_status": facts.upstream_status,
         "upstream_ms": round(upstream_ms, 3) if upstream_ms is not None else None,
-        "records": g.get("records"),
-        "code": g.get("problem_code"),
-        "replayed": g.get("idempotent_replay", False),
+        "records": facts.records,
+        "code": facts.problem_code,
+        "replayed": facts.replayed,
     }

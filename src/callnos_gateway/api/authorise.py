@@ -4,9 +4,10 @@ It runs before any view, so a refusal is answered before anything is sent
 upstream, and a new ``/v1`` route gets it without a line in its view:
 
 1. the ``X-API-Key`` names a client (``401 unauthorized`` otherwise);
-2. the route's scope (``ROUTE_SCOPES``, keyed by URL rule) is in the client's
-   ``allow`` list; a ``/v1`` rule missing from the map is refused, never let
-   through, so a route added without a scope fails closed;
+2. the matched route's ``allow`` word (its declaration in
+   ``callnos_gateway.api.routes``) is in the client's ``allow`` list; a ``/v1``
+   rule not declared there is refused, never let through, so a route added
+   without a declaration fails closed;
 3. on routes whose body names a task, that ``task_id`` is in the client's
    ``tasks`` (compared as strings: call-data's is an integer, results' a
    string). A body that cannot be read, or has no ``task_id``, is left to the
@@ -14,49 +15,25 @@ upstream, and a new ``/v1`` route gets it without a line in its view:
    any other type is refused.
 
 Refusals are ``403 forbidden`` and name the missing scope, never a key.
-``g.client`` is the client (logs, metrics) and ``g.client_id`` its key's
-short id (the idempotency scope, as before). Views use two helpers:
+The request record's ``client`` is the client (logs, metrics; its key's
+short id scopes idempotency keys). Views use two helpers:
 ``visible_tasks`` filters the task list a client sees, and ``require_task``
 checks a validated task id again (the same rule, on the value the view uses).
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
-from dataclasses import dataclass
 
-from flask import g, request
+from flask import request
 
 from callnos_gateway.errors import Forbidden, RequestError
 from callnos_gateway.api.services import current_gateway
 from callnos_gateway.api.inbound import json_object_from
+from callnos_gateway.api.request_record import current
+from callnos_gateway.api.routes import V1, route_for
 
-V1 = "/v1/"
 KEY_HEADER = "X-API-Key"
-CONVERTER = re.compile(r"<(?:[^<>:]+:)?([^<>:]+)>")  # "<string:holiday_id>" -> "<holiday_id>"
-
-
-@dataclass(frozen=True)
-class RouteScope:
-    """The ``allow`` word a route needs, and whether its JSON body names a ``task_id``."""
-
-    allow: str
-    task_in_body: bool = False
-
-
-ROUTE_SCOPES = {
-    "/v1/call-data": RouteScope("call-data", task_in_body=True),
-    "/v1/tasks": RouteScope("tasks"),  # the view shows only the client's tasks
-    "/v1/holidays/<holiday_id>": RouteScope("holidays"),
-    "/v1/call-results": RouteScope("results", task_in_body=True),
-    "/v1/call-results/intermediate": RouteScope("results", task_in_body=True),
-}
-
-
-def route_pattern(rule: str) -> str:
-    """A URL rule without its converters, as ``ROUTE_SCOPES`` keys it."""
-    return CONVERTER.sub(r"<\1>", rule)
 
 
 def authorise_request() -> None:
@@ -65,14 +42,14 @@ def authorise_request() -> None:
     if rule is None or not rule.rule.startswith(V1):
         return  # probes, metrics, docs; unmatched paths answer 404/405
     client = current_gateway().keys.identify(request.headers.get(KEY_HEADER))
-    g.client, g.client_id = client, client.key_id
-    scope = ROUTE_SCOPES.get(route_pattern(rule.rule))
-    if scope is None:
+    current().client = client
+    route = route_for(rule.rule)
+    if route is None:
         raise Forbidden("This route is in no client scope yet; no key may use it.", missing_scope="route")
-    if not client.may_use(scope.allow):
-        raise Forbidden(f"This key's client may not use the {scope.allow!r} routes (not in its allow list).",
-                        missing_scope=scope.allow)
-    if scope.task_in_body and client.tasks is not None:
+    if not client.may_use(route.allow):
+        raise Forbidden(f"This key's client may not use the {route.allow!r} routes (not in its allow list).",
+                        missing_scope=route.allow)
+    if route.task_in_body and client.tasks is not None:
         _check_task()
 
 
@@ -92,13 +69,13 @@ def _check_task() -> None:
 
 def visible_tasks(task_ids: Iterable[str]) -> list[str]:
     """The task ids of ``task_ids`` the request's client may see (``GET /v1/tasks``); none without a client."""
-    client = g.get("client")
+    client = current().client
     return [] if client is None else client.visible_tasks(task_ids)
 
 
 def require_task(task_id: int | str) -> None:
     """Refuse a validated ``task_id`` outside the client's tasks: a second guard behind the body check."""
-    client = g.get("client")
+    client = current().client
     if client is None or not client.may_touch(task_id):
         raise Forbidden(f"This key's client may not touch task {str(task_id)[:64]!r} (not in its tasks).",
                         missing_scope="tasks", task_id=str(task_id)[:64])

@@ -5,42 +5,35 @@ from __future__ import annotations
 import dataclasses
 import uuid
 
-from flask import Response, g, request
+from flask import Response, request
 from marshmallow import ValidationError
 
-from callnos_gateway.errors import UpstreamBadResponse, UpstreamError
 from callnos_gateway.api.schemas.call_data import CallDataRequestSchema, CallnosQuery
 from callnos_gateway.api.schemas.answers import CallDataResponseSchema, render_batch
-from callnos_gateway.upstream.obs import callnos
 from callnos_gateway.api.services import Gateway, current_gateway
 from callnos_gateway.api.idempotency import IDEMPOTENCY_KEY_PARAMETER, REPLAYED_HEADER, answer_once, idempotency_key_from
 from callnos_gateway.api.inbound import json_object_from
-from callnos_gateway.api.v1 import PROBLEMS, SECURITY, for_task, invalid, problems, v1_blueprint
+from callnos_gateway.api.request_record import current
+from callnos_gateway.api.routes import CALL_DATA
+from callnos_gateway.api.v1 import for_task, from_upstream, invalid, v1_blueprint, v1_route
 
-blp = v1_blueprint("call-data", __name__, "Outbound-call records")
+blp = v1_blueprint("call_data", __name__, "Outbound-call records")
 
-DESCRIPTIONS = {**PROBLEMS, 504: PROBLEMS[504] + " The batch may have been taken."}
+BATCH_HEADER = "X-Batch-ID"
 BATCH_HEADERS = {
-    "X-Batch-ID": {"schema": {"type": "string"}},
+    BATCH_HEADER: {"schema": {"type": "string"}},
     REPLAYED_HEADER: {"schema": {"type": "string", "enum": ["true"]}, "description": "Set on a replayed answer."},
 }
 
 
-@blp.route("/call-data", methods=["POST"])
+@v1_route(blp, CALL_DATA)
 @blp.doc(
     requestBody={"required": True, "content": {"application/json": {"schema": CallDataRequestSchema}}},
-    security=SECURITY,
     parameters=[IDEMPOTENCY_KEY_PARAMETER],
 )
 @blp.response(200, CallDataResponseSchema, headers=BATCH_HEADERS)
-@problems(blp, DESCRIPTIONS)
 def fetch_call_data() -> Response:
-    """Take the next batch of a task's records off the upstream queue.
-
-    Every call takes records: POST, never retried by the gateway once it may
-    have reached the upstream. With an ``Idempotency-Key``, a client's retry
-    gets the stored answer instead of a new batch.
-    """
+    """Validate, check the task, then take one batch (or replay the one of the same ``Idempotency-Key``)."""
     gateway = current_gateway()
     try:
         query = gateway.request_schema.load_query(json_object_from(request))
@@ -54,21 +47,11 @@ def fetch_call_data() -> Response:
 
 
 def _fetch(gateway: Gateway, query: CallnosQuery) -> Response:
-    """Take one batch upstream and answer it with a new batch id."""
-    g.batch_id = batch_id = uuid.uuid4().hex
-    try:
-        reply = gateway.upstream.callnos(query.upstream_body(), g.request_id)
-    except UpstreamError as error:
-        g.upstream_ms = error.elapsed_ms
-        raise
-    g.upstream_status, g.upstream_ms = reply.status, reply.elapsed_ms
-    try:
-        batch = callnos.read(reply.body)
-    except UpstreamBadResponse as error:
-        if gateway.dead_letters.keep(batch_id, reply.body):
-            error.detail += " The answer was kept for recovery under this batch_id."
-        raise
-    g.records = len(batch.records)
+    """Take one batch upstream and answer it under a new batch id (named before the call, for its problems)."""
+    facts = current()
+    facts.batch_id = batch_id = uuid.uuid4().hex
+    batch = from_upstream(lambda: gateway.upstream.callnos(query.upstream_body(), facts.request_id))
+    facts.records = len(batch.records)
     response = Response(render_batch(batch_id, query.task_id, batch), 200, mimetype="application/json")
-    response.headers["X-Batch-ID"] = batch_id
+    response.headers[BATCH_HEADER] = batch_id
     return response

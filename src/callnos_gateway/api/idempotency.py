@@ -20,7 +20,7 @@ import os
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from flask import Response, g
+from flask import Response
 from werkzeug.datastructures import Headers
 
 from callnos_gateway.settings import Settings
@@ -28,6 +28,7 @@ from callnos_gateway.errors import IdempotencyKeyReused, InvalidRequest, Request
 from callnos_gateway.stores.idempotency import (
     Claimed, IdempotencyStore, InFlight, Mismatch, Replay, StoredAnswer, StoreUnavailable, fingerprint, scoped_key,
 )
+from callnos_gateway.api.request_record import current
 from callnos_gateway.api.services import current_gateway
 
 log = logging.getLogger("callnos.idempotency")
@@ -93,7 +94,7 @@ def answer_once(
     the same key and body on both are two writes, not a replay).
     """
     gateway = current_gateway()
-    store, store_key = gateway.idempotency, scoped_key(g.client_id, key, scope)
+    store, store_key = gateway.idempotency, scoped_key(_key_id(), key, scope)
     match store.claim(store_key, fingerprint(request_fields), lease_for(gateway.settings)):
         case Replay(answer):
             return replay(answer)
@@ -109,12 +110,21 @@ def answer_once(
 
 def replay(answer: StoredAnswer) -> Response:
     """The stored answer again: same body bytes, same batch id (if any), marked as replayed."""
-    g.batch_id, g.idempotent_replay = answer.batch_id or None, True
+    facts = current()
+    facts.batch_id, facts.replayed = answer.batch_id or None, True
     response = Response(answer.body, 200, mimetype="application/json")
     if answer.batch_id:
         response.headers["X-Batch-ID"] = answer.batch_id
     response.headers[REPLAYED_HEADER] = "true"
     return response
+
+
+def _key_id() -> str:
+    """Keys are scoped to the inbound key that sent them (``api.authorise`` identified it)."""
+    client = current().client
+    if client is None:  # pragma: no cover - every /v1 route is authorised first
+        raise RuntimeError("an idempotent request without an identified client")
+    return client.key_id
 
 
 def _produce_or_release(store: IdempotencyStore, key: str, token: str, produce: Callable[[], Response]) -> Response:

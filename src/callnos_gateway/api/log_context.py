@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import logging
 
-from flask import g, has_request_context
+from flask import has_request_context
+
+from callnos_gateway.api.request_record import peek
 
 CONTEXT_FIELDS = ("request_id", "batch_id")
 
@@ -18,9 +20,10 @@ class RequestContext(logging.Filter):
     """Add the current request's ids to a record that does not carry them already."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if has_request_context():
+        facts = peek() if has_request_context() else None
+        if facts is not None:
             for name in CONTEXT_FIELDS:
-                value = g.get(name)
+                value = getattr(facts, name)
                 if value is not None and getattr(record, name, None) is None:
                     setattr(record, name, value)
         return True

@@ -5,9 +5,10 @@ this module is imported, so every worker writes its values to files there and
 ``/metrics`` sums them, whichever worker answers the scrape. Without it (tests,
 one process) the values live in memory and the default registry serves them.
 
-Labels stay bounded: the route is the URL rule (``/v1/call-data``), never the
-raw path, and requests that matched no rule are ``unmatched``; the client is
-its configured name (an unnamed ``CALLNOS_API_KEYS`` key: a 12-hex prefix of
+Labels stay bounded: the route is its declared path (``/v1/call-data``, from
+``callnos_gateway.api.routes``; other rules their URL rule, e.g. ``/readyz``),
+never the raw path, and requests that matched no rule are ``unmatched``; the
+client is its configured name (an unnamed ``CALLNOS_API_KEYS`` key: a 12-hex prefix of
 its digest), ``none`` before a key was accepted, so a stranger's guesses add no
 label.
 """
@@ -17,13 +18,15 @@ from __future__ import annotations
 import os
 import time
 
-from flask import Flask, Response, g, request
+from flask import Flask, Response, request
 from flask_smorest import Blueprint
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 from prometheus_client.multiprocess import MultiProcessCollector
 
 from callnos_gateway.errors import UpstreamError
+from callnos_gateway.api.request_record import RequestRecord, current, peek
+from callnos_gateway.api.routes import route_for
 from callnos_gateway.telemetry.metrics_dir import ENV as MULTIPROC_ENV
 
 PREFIX = "callnos_gateway_"
@@ -41,6 +44,7 @@ UPSTREAM_CODES = sorted(_codes(UpstreamError))
 REQUESTS = Counter(PREFIX + "requests", "Requests answered, by URL rule, method, status and client.",
                    ["route", "method", "status", "client"])
 NO_CLIENT = "none"
+UNMATCHED = "unmatched"
 REQUEST_SECONDS = Histogram(PREFIX + "request_duration_seconds", "Time to answer a request.",
                             ["route"], buckets=SECONDS)
 UPSTREAM_SECONDS = Histogram(PREFIX + "upstream_duration_seconds", "Time of an upstream exchange (any interface), failed ones included.",
@@ -85,7 +89,7 @@ def count_token_event(event: str) -> None:
 
 
 def install(app: Flask) -> None:
-    """Count every request the app answers; ``g.started`` comes from callnos_gateway/app.py."""
+    """Count every request the app answers, from the request's record (``api.request_record``)."""
     app.before_request(_enter)
     app.after_request(_observe)
     app.teardown_request(_leave)
@@ -93,29 +97,41 @@ def install(app: Flask) -> None:
 
 def _enter() -> None:
     IN_FLIGHT.inc()
-    g.in_flight = True
+    current().in_flight = True
 
 
 def _leave(error: BaseException | None) -> None:
-    if g.pop("in_flight", False):
+    facts = peek()
+    if facts is not None and facts.in_flight:
+        facts.in_flight = False
         IN_FLIGHT.dec()
 
 
 def _observe(response: Response) -> Response:
-    route = request.url_rule.rule if request.url_rule is not None else "unmatched"
+    facts = current()
     method = request.method if request.method in METHODS else "other"
-    client = g.client.label if g.get("client") is not None else NO_CLIENT
-    REQUESTS.labels(route, method, str(response.status_code), client).inc()
-    REQUEST_SECONDS.labels(route).observe(time.perf_counter() - g.get("started", time.perf_counter()))
-    _observe_upstream()
+    client = facts.client.label if facts.client is not None else NO_CLIENT
+    label = route_label()
+    REQUESTS.labels(label, method, str(response.status_code), client).inc()
+    REQUEST_SECONDS.labels(label).observe(time.perf_counter() - facts.started)
+    _observe_upstream(facts)
     return response
 
 
-def _observe_upstream() -> None:
-    if g.get("upstream_ms") is not None:
-        UPSTREAM_SECONDS.observe(g.upstream_ms / 1000)
-    if g.get("records"):
-        RECORDS.inc(g.records)
-    code = g.get("problem_code") or ""
+def route_label() -> str:
+    """The route label: a declared route's path, another rule's text, or ``unmatched``."""
+    rule = request.url_rule
+    if rule is None:
+        return UNMATCHED
+    route = route_for(rule.rule)
+    return route.path if route is not None else rule.rule
+
+
+def _observe_upstream(facts: RequestRecord) -> None:
+    if facts.upstream_ms is not None:
+        UPSTREAM_SECONDS.observe(facts.upstream_ms / 1000)
+    if facts.records:
+        RECORDS.inc(facts.records)
+    code = facts.problem_code or ""
     if code.startswith("upstream_"):
         UPSTREAM_ERRORS.labels(code).inc()

@@ -11,10 +11,11 @@ import logging
 from typing import Any
 
 import orjson
-from flask import Flask, Response, g
+from flask import Flask, Response
 from werkzeug.exceptions import HTTPException
 
 from callnos_gateway.errors import GatewayError, RequestInProgress, Unauthorized
+from callnos_gateway.api.request_record import current
 
 log = logging.getLogger("callnos.problems")
 
@@ -30,13 +31,15 @@ WWW_AUTHENTICATE = 'ApiKey realm="callnos-gateway", header="X-API-Key"'
 
 def problem(status: int, code: str, title: str, detail: str, **extra: Any) -> Response:
     """Build a problem+json response."""
+    facts = current()
     body = {"type": PROBLEM_TYPE + code, "title": title, "status": status, "detail": detail, "code": code}
-    for name in ("request_id", "batch_id"):  # batch_id once the upstream was called
-        if g.get(name):
-            body[name] = g.get(name)
+    if facts.request_id:
+        body["request_id"] = facts.request_id
+    if facts.batch_id:  # once the upstream was called
+        body["batch_id"] = facts.batch_id
     body.update(extra)
     response = Response(orjson.dumps(body), status=status, mimetype="application/problem+json")
-    g.problem_code = code
+    facts.problem_code = code
     return response
 
 
@@ -44,7 +47,7 @@ def handle_gateway_error(error: GatewayError) -> Response:
     """Answer a gateway error with its own status and code."""
     response = problem(error.status, error.code, error.title, error.detail, **error.extra)
     if "upstream_status" in error.extra:
-        g.upstream_status = error.extra["upstream_status"]  # for the access line
+        current().upstream_status = error.extra["upstream_status"]  # for the access line
     if isinstance(error, Unauthorized):
         response.headers["WWW-Authenticate"] = WWW_AUTHENTICATE
     if isinstance(error, RequestInProgress):

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from flask import Response, g, request
+from flask import Response, request
 from marshmallow import ValidationError
 
 from callnos_gateway.api.schemas.results import ResultRequestSchema, WrittenResponseSchema, written_answer
 from callnos_gateway.api.services import Gateway, current_gateway
 from callnos_gateway.api.idempotency import IDEMPOTENCY_KEY_PARAMETER, answer_once, idempotency_key_from
 from callnos_gateway.api.inbound import json_object_from
-from callnos_gateway.api.v1 import PROBLEMS, SECURITY, for_task, from_upstream, invalid, json_answer, problems, v1_blueprint
+from callnos_gateway.api.request_record import current
+from callnos_gateway.api.routes import FINAL_RESULT, INTERMEDIATE_RESULT, Route
+from callnos_gateway.api.v1 import for_task, from_upstream, invalid, json_answer, v1_blueprint, v1_route
 
 blp = v1_blueprint("results", __name__, "Call results")
 EXAMPLE = {"written": True, "task_id": "1001", "customer_id": "C-1-1001-000001"}
@@ -19,49 +21,36 @@ REQUEST_EXAMPLE = {
     "fetched_at": "2026-03-01T09:30:00+08:00", "call_started_at": "2026-03-01T09:31:05+08:00",
     "call_ended_at": "2026-03-01T09:33:40+08:00",
 }
-MAY_BE_WRITTEN = " The result may have been written upstream: retry only with the same Idempotency-Key."
-DESCRIPTIONS = {
-    **PROBLEMS,
-    502: PROBLEMS[502] + " upstream_connection_lost:" + MAY_BE_WRITTEN,
-    504: PROBLEMS[504] + MAY_BE_WRITTEN,
-}
 
 
 def _doc() -> dict[str, object]:
     """The OpenAPI entry both routes share (a fresh dict each: apispec resolves it in place)."""
     body = {"schema": ResultRequestSchema, "example": REQUEST_EXAMPLE}
     return {"requestBody": {"required": True, "content": {"application/json": body}},
-            "security": SECURITY, "parameters": [IDEMPOTENCY_KEY_PARAMETER]}
+            "parameters": [IDEMPOTENCY_KEY_PARAMETER]}
 
 
-@blp.route("/call-results", methods=["POST"])
+@v1_route(blp, FINAL_RESULT)
 @blp.doc(**_doc())
 @blp.response(200, WrittenResponseSchema, example=EXAMPLE)
-@problems(blp, DESCRIPTIONS)
 def write_final_result() -> Response:
-    """Write a call's final result (upstream ``call/result``).
-
-    Never re-sent by the gateway once it may have reached the upstream (a
-    second send may write a second row). With an ``Idempotency-Key``, a
-    client's retry gets the stored answer and writes nothing.
-    """
-    return _write(final=True, scope="call-results")
+    """Write a final result upstream (``call/result``)."""
+    return _write(FINAL_RESULT, final=True)
 
 
-@blp.route("/call-results/intermediate", methods=["POST"])
+@v1_route(blp, INTERMEDIATE_RESULT)
 @blp.doc(**_doc())
 @blp.response(200, WrittenResponseSchema, example=EXAMPLE)
-@problems(blp, DESCRIPTIONS)
 def write_intermediate_result() -> Response:
-    """Write an intermediate result, e.g. of a preview call (upstream ``push/midresult``).
+    """Write an intermediate result upstream (``push/midresult``)."""
+    return _write(INTERMEDIATE_RESULT, final=False)
 
-    Same rules as the final result; keys of the two routes never meet.
+
+def _write(route: Route, final: bool) -> Response:
+    """Validate, then write once (or replay the stored answer of the same Idempotency-Key).
+
+    Keys are scoped to the route's name: the same key and body on both routes are two writes.
     """
-    return _write(final=False, scope="call-results/intermediate")
-
-
-def _write(final: bool, scope: str) -> Response:
-    """Validate, then write once (or replay the stored answer of the same Idempotency-Key)."""
     gateway = current_gateway()
     try:
         body = gateway.result_schema.load_upstream_body(json_object_from(request))
@@ -71,9 +60,10 @@ def _write(final: bool, scope: str) -> Response:
     key = idempotency_key_from(request.headers)
     if key is None:
         return _send(gateway, body, final)
-    return answer_once(key, body, lambda: _send(gateway, body, final), scope=scope)
+    return answer_once(key, body, lambda: _send(gateway, body, final), scope=route.name)
 
 
 def _send(gateway: Gateway, body: dict[str, object], final: bool) -> Response:
-    from_upstream(lambda: gateway.upstream.write_result(body, g.request_id, final))
+    request_id = current().request_id
+    from_upstream(lambda: gateway.upstream.write_result(body, request_id, final))
     return json_answer(written_answer(body))

@@ -12,13 +12,14 @@ from __future__ import annotations
 
 from typing import Callable
 
+from callnos_gateway.records.normalise import NormalisedBatch
 from callnos_gateway.upstream.auth import LoginTokens, StaticTokens, TokenSource
 from callnos_gateway.settings import Settings
 from callnos_gateway.upstream.obs import call_result, callnos, discovery, isholiday, midresult, tasks
 from callnos_gateway.upstream.obs.exchange import Answered, Caller
 from callnos_gateway.upstream.obs.login import LoginApi
 from callnos_gateway.stores.tokens import open_token_store, token_key
-from callnos_gateway.upstream.transport import Transport, UpstreamReply
+from callnos_gateway.upstream.transport import Transport
 
 __all__ = ["LoginApi", "UpstreamApi", "make_token_source"]
 
@@ -51,9 +52,9 @@ class UpstreamApi:
         self.tokens = make_token_source(settings, self.transport, on_token_event)
         self.caller = Caller(settings, self.transport, self.tokens)
 
-    def callnos(self, body: dict[str, int], request_id: str) -> UpstreamReply:
-        """Take one batch; return the 2xx reply (normalised by ``callnos_gateway.records.normalise``) or raise."""
-        return self.caller.call(callnos.CALLNOS, body, request_id, lambda raw: raw).reply
+    def callnos(self, body: dict[str, int], request_id: str) -> Answered[NormalisedBatch]:
+        """Take one batch, normalised; an unreadable answer raises ``UpstreamBadResponse`` with its reply."""
+        return self.caller.call(callnos.CALLNOS, body, request_id, callnos.read)
 
     def tasks(self, sub_cc_no: int, vdn_id: int, request_id: str) -> Answered[list[str]]:
         """List the task ids of a call center and VCC."""

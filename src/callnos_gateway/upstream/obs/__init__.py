@@ -13,7 +13,7 @@ rule), its request body and the reading of its answer:
 
 ``exchange.Caller`` runs a call by its interface's rules; ``envelope`` reads
 the ``{"result", "resultData"}`` every answer shares. Nothing here imports
-from ``schemas`` or ``web``.
+from ``api``.
 """
 
 from __future__ import annotations

@@ -2,8 +2,10 @@
 
 Every call takes records off the upstream queue, so it is never re-sent once
 it may have arrived. Its answer (records in two shapes and two spellings) is
-read here as every answer is (the envelope), then normalised by the pure
-``callnos_gateway.records.normalise``.
+read here as every answer is (the envelope), then put into one shape by the
+pure ``callnos_gateway.records.normalise``; an answer that
+cannot be read raises ``UpstreamBadResponse`` carrying the reply, so the
+caller can keep the batch for recovery.
 """
 
 from __future__ import annotations

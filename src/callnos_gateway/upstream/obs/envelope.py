@@ -1,8 +1,7 @@
 """Reading the envelope every OBS answer shares: ``{"result": ..., "resultData": ...}``.
 
-Why here, in ``adapter``: every interface's answer is read with these, and
-``schemas`` (the callnos records) builds on them; keeping them below both
-lets imports point down only. ``result`` is documented as a string and sent
+Every interface's reader (``callnos`` included, before it hands
+``resultData`` to the pure ``records.normalise``) starts here. ``result`` is documented as a string and sent
 as a number: ``0`` and ``"0"`` are success, anything else a business failure.
 Pure: no Flask, no network.
 """

@@ -55,7 +55,7 @@ class Caller:
         for attempt in range(1, attempts + 1):
             try:
                 reply = self._send(interface, body, request_id)
-                return Answered(read(reply.body), reply)
+                return Answered(_read(read, reply), reply)
             except UpstreamError as error:
                 if attempt < attempts and interface.retry.allows(error) and self._may_retry(begun):
                     log.warning("upstream %s failed (%s); sending it once more", interface.name, error.code)
@@ -93,6 +93,15 @@ class Caller:
         if not 200 <= reply.status < 300:
             raise UpstreamHTTPError(reply.status)
         return reply
+
+
+def _read(read: Callable[[bytes], T], reply: UpstreamReply) -> T:
+    """Read a 2xx answer; an answer that cannot be read or is rejected keeps its reply (status, body)."""
+    try:
+        return read(reply.body)
+    except UpstreamError as error:
+        error.reply = reply
+        raise
 
 
 def _for_client(error: UpstreamError, interface: Interface, started: float) -> UpstreamError:
