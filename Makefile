@@ -29,7 +29,7 @@ install: $(STAMP)
 lock: | $(BIN)/python
 	$(BIN)/python -m pip install --quiet 'uv==$(UV_VERSION)'
 	$(BIN)/python -c 'import tomllib; print(*tomllib.load(open("pyproject.toml", "rb"))["build-system"]["requires"], sep="\n")' \
-	  | $(BIN)/uv pip compile --no-config --quiet pyproject.toml - --extra test --generate-hashes --universal \
+	  | $(BIN)/uv pip compile --no-config --quiet pyproject.toml - --extra test --extra docs --generate-hashes --universal \
 	      --python-version 3.11 --custom-compile-command 'make lock' $(LOCK_ARGS) -o $(LOCK)
 
 run: install
