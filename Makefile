@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 LOCK   := requirements.lock
 UV_VERSION := 0.13.9
 
-.PHONY: run test install lock bench clean
+.PHONY: run test install lock bench dashboard clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,10 @@ test: install
 
 bench: install
 	$(BIN)/python -m bench $(BENCH_ARGS)
+
+# docs/dashboard.png: the Grafana dashboard's panels drawn from a real run (simulator, gateway, Prometheus).
+dashboard: install
+	$(BIN)/python -m bench.dashboard $(DASHBOARD_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis build *.egg-info

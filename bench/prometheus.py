@@ -40,7 +40,7 @@ class Prometheus:
 
     def query_range(self, expr: str, start: float, end: float, step: float) -> list[dict]:
         """The result of a range query: each series with its (time, value) pairs."""
-        params = {"query": expr, "start": f"{start:.3f}", "end": f"{end:.3f}", "step": f"{step}s"}
+        params = {"query": expr, "start": f"{start:.3f}", "end": f"{end:.3f}", "step": f"{step:g}"}
         return self._get("/api/v1/query_range", params)["result"]
 
     def label_values(self, label: str, match: str) -> list[str]:
