@@ -26,6 +26,8 @@ class ReceivedSpan:
     kind: int
     attributes: dict[str, Any]
     service: str
+    status: int = 0  # 0 unset, 1 ok, 2 error
+    status_message: str = ""
 
 
 def _value(any_value) -> Any:
@@ -43,7 +45,8 @@ def decode(body: bytes) -> list[ReceivedSpan]:
             for span in scope.spans:
                 spans.append(ReceivedSpan(
                     span.name, span.trace_id.hex(), span.span_id.hex(), span.parent_span_id.hex(), span.kind,
-                    {a.key: _value(a.value) for a in span.attributes}, resource.get("service.name", "")))
+                    {a.key: _value(a.value) for a in span.attributes}, resource.get("service.name", ""),
+                    span.status.code, span.status.message))
     return spans
 
 

@@ -139,6 +139,56 @@ def test_twenty_concurrent_traced_requests_never_mix(gateway, receiver):
     assert len({span.span_id for span in spans}) == len(spans)
 
 
+def test_a_refresh_after_a_refusal_is_a_child_of_the_refused_exchange(gateway, receiver, sim):
+    """The upstream refuses the token (401): the refresh runs inside that exchange, which is then re-sent."""
+    requests.post(sim.url + "/_sim/expire-tokens", json={}, timeout=5)
+    trace_id, _, header = traceparent()
+    fetch(gateway, header)
+    spans = one_trace(receiver, trace_id, {"POST /v1/call-data", "upstream refresh", "upstream callnos"})
+    [server], [refresh], [callnos] = (spans["POST /v1/call-data"], spans["upstream refresh"],
+                                      spans["upstream callnos"])
+    assert (callnos.parent_id, refresh.parent_id) == (server.span_id, callnos.span_id)
+    assert refresh.attributes["http.response.status_code"] == 200 == callnos.attributes["http.response.status_code"]
+    seen = requests.get(sim.url + "/_sim/stats", timeout=5).json()["last_headers_by_endpoint"]
+    assert seen["refresh"]["traceparent"] == f"00-{trace_id}-{refresh.span_id}-01"
+
+
+def test_an_upstream_failure_marks_both_spans(gateway, receiver, sim):
+    requests.post(sim.url + "/_sim/run-fault", json={"endpoint": "callnos", "fault": "status:500"}, timeout=5)
+    try:
+        trace_id, _, header = traceparent()
+        answer = requests.post(gateway.url + "/v1/call-data", json={"task_id": TASK, "batch_size": 2},
+                               headers={"X-API-Key": API_KEY, "traceparent": header}, timeout=30)
+    finally:
+        requests.post(sim.url + "/_sim/run-fault", json={"endpoint": "callnos", "fault": None}, timeout=5)
+    assert answer.status_code == 502
+    spans = one_trace(receiver, trace_id, {"POST /v1/call-data", "upstream callnos"})
+    [server], [callnos] = spans["POST /v1/call-data"], spans["upstream callnos"]
+    assert (server.attributes["http.response.status_code"], server.attributes["callnos.problem"],
+            server.attributes["callnos.upstream.status"]) == (502, answer.json()["code"], 500)
+    assert (server.status, server.status_message) == (2, answer.json()["code"])
+    assert (callnos.status, callnos.status_message, callnos.attributes["http.response.status_code"]) == (
+        2, "HTTP 500", 500)
+
+
+def test_with_preload_each_worker_still_starts_its_own_tracer(sim, tmp_path):
+    """The app is built in the master; the tracer is not (post_worker_init), so both workers export."""
+    with OtlpReceiver() as own:
+        env = {"CALLNOS_UPSTREAM_URL": sim.url, "CALLNOS_USERNAME": USER, "CALLNOS_PASSWORD": PASSWORD,
+               "CALLNOS_API_KEYS": API_KEY, "CALLNOS_SUB_CC_NO": "1", "CALLNOS_VDN_ID": "1",
+               "GUNICORN_PRELOAD": "true", "OTEL_EXPORTER_OTLP_ENDPOINT": own.url, "OTEL_BSP_SCHEDULE_DELAY": "100"}
+        with gunicorn_process(tmp_path, env, workers=2) as preloaded:
+            ids = []
+            with ThreadPoolExecutor(max_workers=8) as pool:
+                for trace_id, _, header in [traceparent() for _ in range(16)]:
+                    ids.append(trace_id)
+                    pool.submit(fetch, preloaded, header, 1)
+            spans = own.wait_for(lambda found: {s.trace_id for s in found if s.kind == SERVER} >= set(ids))
+            pids = {line["pid"] for line in json_lines(preloaded.log()) if line.get("logger") == "callnos.access"}
+    assert {span.trace_id for span in spans if span.kind == SERVER} >= set(ids)
+    assert len(pids) == 2  # both workers answered, and every request's span arrived
+
+
 def test_settings_turn_tracing_on_and_off():
     assert not tracing.requested({})
     assert tracing.requested({"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:4318"})

@@ -51,6 +51,8 @@ def _describe(response: Response) -> Response:
     facts = current()
     if facts.trace is not None:
         facts.trace.span.set_attributes(_attributes(facts, response.status_code))
+        if response.status_code >= 500:
+            tracing.mark_failed(facts.trace.span, facts.problem_code or f"HTTP {response.status_code}")
     return response
 
 

@@ -120,12 +120,18 @@ def begin_server_span(name: str, headers: Mapping[str, str]) -> tuple[Any, objec
 def end_server_span(span: Any, token: object, failure: BaseException | None) -> None:
     """End a request's span (an escaped exception marks it failed) and restore the context before it."""
     from opentelemetry import context
-    from opentelemetry.trace import Status, StatusCode
 
     if failure is not None:
-        span.set_status(Status(StatusCode.ERROR, type(failure).__name__))
+        mark_failed(span, type(failure).__name__)
     span.end()
     context.detach(token)
+
+
+def mark_failed(span: Any, why: str) -> None:
+    """Give a span the ERROR status, with a short reason (a problem code, an HTTP status)."""
+    from opentelemetry.trace import Status, StatusCode
+
+    span.set_status(Status(StatusCode.ERROR, why))
 
 
 # What the transport notes on an exchange's span, by the attribute name it gets.
@@ -141,13 +147,14 @@ class ClientSpan:
         self.span, self.headers = span, headers
 
     def note(self, **facts: Any) -> None:
-        """Add the transport's facts (``CLIENT_NOTES``) as attributes."""
+        """Add the transport's facts (``CLIENT_NOTES``) as attributes; an HTTP error status fails the span."""
         self.span.set_attributes({CLIENT_NOTES[name]: value for name, value in facts.items()})
+        if facts.get("status", 0) >= 400:
+            mark_failed(self.span, f"HTTP {facts['status']}")
 
     def failed(self, code: str) -> None:
-        from opentelemetry.trace import Status, StatusCode
-
-        self.span.set_status(Status(StatusCode.ERROR, code))
+        """The exchange failed with this problem code (no answer, or an unreadable one)."""
+        mark_failed(self.span, code)
 
 
 @contextlib.contextmanager
