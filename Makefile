@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 LOCK   := requirements.lock
 UV_VERSION := 0.13.9
 
-.PHONY: run test install lock bench clean
+.PHONY: run test install lock bench dashboard clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,7 +29,7 @@ install: $(STAMP)
 lock: | $(BIN)/python
 	$(BIN)/python -m pip install --quiet 'uv==$(UV_VERSION)'
 	$(BIN)/python -c 'import tomllib; print(*tomllib.load(open("pyproject.toml", "rb"))["build-system"]["requires"], sep="\n")' \
-	  | $(BIN)/uv pip compile --no-config --quiet pyproject.toml - --extra test --generate-hashes --universal \
+	  | $(BIN)/uv pip compile --no-config --quiet pyproject.toml - --extra test --extra docs --generate-hashes --universal \
 	      --python-version 3.11 --custom-compile-command 'make lock' $(LOCK_ARGS) -o $(LOCK)
 
 run: install
@@ -40,6 +40,10 @@ test: install
 
 bench: install
 	$(BIN)/python -m bench $(BENCH_ARGS)
+
+# docs/dashboard.png: the Grafana dashboard's panels drawn from a real run (simulator, gateway, Prometheus).
+dashboard: install
+	$(BIN)/python -m bench.dashboard $(DASHBOARD_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis build *.egg-info

@@ -13,10 +13,10 @@ import os
 import time
 from pathlib import Path
 
-from bench import e2e, normalise, parser, report
+from bench import e2e, normalise, parser, report, tracing_cost
 from bench.timing import machine
 
-SECTIONS = ("e2e", "normalise", "parser")
+SECTIONS = ("e2e", "normalise", "parser", "tracing")
 DEFAULT_OUT = Path(__file__).with_name("results.json")
 
 
@@ -65,11 +65,15 @@ def _run(section: str, args: argparse.Namespace):
         return normalise.run(args.rounds or 7)
     if section == "parser":
         return parser.run(args.rounds or 5)
+    if section == "tracing":
+        return tracing_cost.run(args.rounds or 7)
     return e2e.run(args.rounds or 3, args.against)
 
 
 def _render(section: str, result) -> str:
-    return {"normalise": report.normalise, "parser": report.parser, "e2e": report.e2e}[section](result)
+    renderers = {"normalise": report.normalise, "parser": report.parser, "e2e": report.e2e,
+                 "tracing": tracing_cost.render}
+    return renderers[section](result)
 
 
 def _summarise(results: dict) -> None:

@@ -8,6 +8,7 @@ from flask_smorest import Api
 from callnos_gateway.settings import Settings, load_settings
 from callnos_gateway.api.schemas.answers import ProblemSchema
 from callnos_gateway.api import access_log, calldata, docs, health, holidays, metrics, request_record, results, tasks
+from callnos_gateway.api import traces
 from callnos_gateway.api.authorise import authorise_request
 from callnos_gateway.api.services import Gateway
 from callnos_gateway.api.problems import register_problem_handlers
@@ -52,8 +53,9 @@ def create_app(settings: Settings | None = None) -> Flask:
         api.register_blueprint(blueprint)
     app.register_blueprint(docs.blp)
     register_problem_handlers(app)
-    Gateway.install(app, settings)
+    gateway = Gateway.install(app, settings)
     app.before_request(_begin_request)
+    traces.install(app, gateway.upstream.transport, settings.paths)  # spans only while tracing is on
     metrics.install(app)
     app.before_request(authorise_request)  # after the request id and metrics: a refusal is counted and logged
     access_log.install(app)

@@ -16,6 +16,7 @@ from typing import Any
 from flask import Flask, Response, request
 
 from callnos_gateway.api.request_record import current
+from callnos_gateway.api.traces import log_ids
 
 log = logging.getLogger("callnos.access")
 
@@ -47,4 +48,5 @@ def access_fields(response: Response) -> dict[str, Any]:
         "records": facts.records,
         "code": facts.problem_code,
         "replayed": facts.replayed,
+        **log_ids(),  # trace_id, span_id: when the request is traced
     }

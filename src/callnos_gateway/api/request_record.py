@@ -17,6 +17,7 @@ from flask import g, request
 from callnos_gateway.api.inbound import request_id_from
 
 if TYPE_CHECKING:
+    from callnos_gateway.api.traces import RequestTrace
     from callnos_gateway.settings.clients import Client
 
 ATTRIBUTE = "callnos_request"
@@ -61,6 +62,13 @@ class RequestRecord:
 
     in_flight: bool = False
     """Written by the metrics when the in-flight gauge went up; read by them to bring it down once."""
+
+    task: str | None = None
+    """Written by ``api.v1.for_task`` (the validated task id); read by the request's trace span."""
+
+    trace: RequestTrace | None = None
+    """Written by ``api.traces`` when tracing is on (the request's span); read by it, the upstream
+    exchanges' spans (their parent) and the access line (``trace_id``, ``span_id``)."""
 
 
 def begin() -> RequestRecord:

@@ -65,6 +65,7 @@ def problems(blp: Blueprint, descriptions: dict[int, str]) -> Callable[[View], V
 
 def for_task(task_id: int | str) -> None:
     """Refuse the request's validated task id outside the client's tasks (before any upstream call)."""
+    current().task = str(task_id)
     require_task(task_id)
 
 

@@ -17,6 +17,9 @@ worker patches itself after the fork; the master only when it preloads the app.
 
 Logs: gunicorn's own lines go through the app's JSON formatter and secret
 filter (``logconfig_dict``); its access log is off (the app writes its own).
+Traces: the ``OTEL_*`` settings are checked here; each worker starts its own
+tracer after the fork (``post_worker_init``) and sends what it holds at exit
+(``callnos_gateway.telemetry.tracing``); the master never makes one.
 Metrics: the multiprocess directory is prepared before any process imports
 prometheus_client, and ``child_exit`` drops a dead worker's live gauges.
 """
@@ -68,6 +71,7 @@ from callnos_gateway.server import handover  # noqa: E402 (after the patch: see 
 from callnos_gateway.settings import load_settings  # noqa: E402
 from callnos_gateway.errors import ConfigError  # noqa: E402
 from callnos_gateway.telemetry import logs, metrics_dir, redact  # noqa: E402
+from callnos_gateway.telemetry import tracing  # noqa: E402 (imports no OpenTelemetry code itself)
 
 LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
 
@@ -148,6 +152,16 @@ if not control_socket:
 _metrics = _metrics_dir()
 
 
+def _check_tracing():
+    found = tracing.problems()
+    if found:
+        logs.fatal("invalid configuration: " + "; ".join(f"{name}: {why}" for name, why in found.items()),
+                   settings=sorted(found))
+
+
+_check_tracing()
+
+
 def on_starting(server):
     """Log the effective settings in one line (no secret: ``describe`` leaves them out)."""
     cfg = server.cfg
@@ -182,6 +196,16 @@ def on_reload(server):
         sys.modules.pop("callnos_gateway.wsgi", None)
         server.app.callable = None
         server.app.wsgi()
+
+
+def post_worker_init(worker):
+    """Start this worker's tracer if OTEL_* asks for one: after the fork and gevent's patching, never in the master."""
+    tracing.start()
+
+
+def worker_exit(server, worker):
+    """Send this worker's queued spans before it goes."""
+    tracing.stop()
 
 
 def child_exit(server, worker):

@@ -9,16 +9,22 @@ here into the ``callnos_gateway.errors`` tree, and only connection failures that
 happened before any byte was sent are retried: every callnos request takes
 records off the upstream queue, so a request that may have arrived is never
 sent again.
+
+Each exchange runs inside ``Transport.spans(path)``: nothing while tracing is
+off; with tracing on (``callnos_gateway.api.traces`` sets it) a child span whose
+``traceparent`` goes upstream with the request, and which learns the status
+and the number of connection attempts.
 """
 
 from __future__ import annotations
 
+import contextlib
 import http.cookiejar
 import logging
 import re
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable, ContextManager
 
 import orjson
 import requests
@@ -51,6 +57,26 @@ class UpstreamReply:
     status: int
     body: bytes
     elapsed_ms: float
+
+
+class _NoSpan:
+    """An exchange's span while tracing is off: no header to send, nothing to note."""
+
+    headers: dict[str, str] = {}
+
+    def note(self, **facts: Any) -> None:
+        return None
+
+    def failed(self, code: str) -> None:
+        return None
+
+
+NO_SPAN = _NoSpan()
+
+
+def no_spans(path: str) -> ContextManager[_NoSpan]:
+    """The default ``Transport.spans``: every exchange untraced."""
+    return contextlib.nullcontext(NO_SPAN)
 
 
 class _NotSent(Exception):
@@ -100,6 +126,7 @@ class Transport:
         self.settings = settings
         self.base_url = settings.upstream_url.rstrip("/")
         self.session = session or build_session(settings)
+        self.spans: Callable[[str], ContextManager[Any]] = no_spans
 
     def post(
         self,
@@ -115,17 +142,30 @@ class Transport:
         outer = CURRENT.set(exchange)
         WATCHDOG.watch(exchange)
         try:
-            return self._attempts(path, orjson.dumps(payload), auth, headers, exchange, started)
+            with self.spans(path) as span:
+                return self._traced(span, path, orjson.dumps(payload), auth, {**(headers or {}), **span.headers},
+                                    exchange, started)
         finally:
             exchange.finish()
             CURRENT.reset(outer)
 
-    def _attempts(self, path, body, auth, headers, exchange: Exchange, started: float) -> UpstreamReply:
+    def _traced(self, span, path, body, auth, headers, exchange: Exchange, started: float) -> UpstreamReply:
+        """Run the attempts and note on the exchange's span how they ended."""
+        try:
+            reply = self._attempts(path, body, auth, headers, exchange, started, span)
+        except UpstreamError as error:
+            span.failed(error.code)
+            raise
+        span.note(status=reply.status)
+        return reply
+
+    def _attempts(self, path, body, auth, headers, exchange: Exchange, started: float, span=NO_SPAN) -> UpstreamReply:
         """Try the exchange; retry only while nothing can have been sent."""
         deadline = exchange.deadline
         attempt = 0
         while True:
             attempt += 1
+            span.note(attempts=attempt)
             try:
                 status, data = self._exchange(path, body, auth, headers, exchange)
             except _NotSent as not_sent:
