@@ -34,7 +34,7 @@ from pathlib import Path
 
 from bench import client
 from bench.client import Call
-from bench.features import VARIANTS
+from bench.features import VARIANTS, Variant
 from bench.procs import cpu_seconds, peak_rss_mb, scheduled_seconds, serving, started_with
 from bench.records import MIXES, TASK_OF_MIX, answer_body
 from bench.timing import interleaved_medians
@@ -84,7 +84,7 @@ def calls(urls: dict[str, str], mix: str, size: int) -> dict[str, Call]:
     return found
 
 
-def run(rounds: int = 3, against: Path | None = None) -> dict:
+def run(rounds: int = 3, against: Path | None = None, extra: tuple[Variant, ...] = ()) -> dict:
     """Start the servers on free loopback ports, measure, stop them; the section's figures."""
     with tempfile.TemporaryDirectory(prefix="callnos-bench-") as tmp_name, ExitStack() as stack:
         tmp = Path(tmp_name)
@@ -96,7 +96,8 @@ def run(rounds: int = 3, against: Path | None = None) -> dict:
         if against is not None:
             servers["bare_against"] = stack.enter_context(_gunicorn(tmp, "bench.bare:app", up.url, against, "-b"))
             servers["gateway_against"] = stack.enter_context(_gunicorn(tmp, "callnos_gateway.wsgi:app", up.url, against, "-b"))
-        for variant in VARIANTS:
+        variants = (*VARIANTS, *extra)
+        for variant in variants:
             servers[variant.target] = stack.enter_context(
                 _gunicorn(tmp, "callnos_gateway.wsgi:app", up.url, tag="-" + variant.target, extra_env=variant.env))
         urls = {"upstream": up.url, **{name: server.url for name, server in servers.items()}}
@@ -110,7 +111,7 @@ def run(rounds: int = 3, against: Path | None = None) -> dict:
             result["against"] = {"config": str(against), "gunicorn": started_with(servers["gateway_against"].log())}
     return {"rounds": rounds, **result, "in_process_1000": in_process(1000, rounds + 4),
             "throughput_batch": THROUGHPUT_BATCH, "clients": CLIENTS,
-            "variants": {variant.target: {"name": variant.name, "env": variant.env} for variant in VARIANTS}}
+            "variants": {variant.target: {"name": variant.name, "env": variant.env} for variant in variants}}
 
 
 def _measure(urls: dict[str, str], pids: dict[str, list[int]], rounds: int, by_size: bool) -> dict:
@@ -173,22 +174,23 @@ def _booted(log: str) -> int:
 
 def _latency(targets: dict[str, Call], pids: dict[str, list[int]], size: int, upstream_body: bytes,
              rounds: int) -> dict:
-    """p50 and p99 (ms) and server CPU per request of each target on one connection, the targets taking
-    turns each round; and between them, in this process, the stdlib JSON round trip of the upstream's
-    bytes, so that it meets the same load as the servers."""
+    """p50 and p99 (ms) and server CPU per request (the median of the rounds' figures, so that a round a
+    neighbour's load hit does not decide) of each target on one connection, the targets taking turns each
+    round; and between them, in this process, the stdlib JSON round trip of the upstream's bytes, by the
+    wall clock and by CPU time, so that it meets the same load as the servers."""
     per_round = max(10, LATENCY_REQUESTS[size] // rounds)
     found: dict[str, list[float]] = {name: [] for name in targets}
-    cpu = dict.fromkeys(targets, 0.0)
+    cpu: dict[str, list[float]] = {name: [] for name in targets}  # ms per request, each round
     json_ms, json_cpu_ms = [], []
     for _ in range(rounds):
         for name in targets:
             before = cpu_seconds(pids[name])
             found[name] += client.latencies_ms(targets[name], per_round, warm_up=10)
-            cpu[name] += cpu_seconds(pids[name]) - before
+            cpu[name].append((cpu_seconds(pids[name]) - before) * 1e3 / (per_round + 10))
             json_ms.append(_json_round_trip_ms(upstream_body))
             json_cpu_ms.append(_json_round_trip_cpu_ms(upstream_body))
     figures = {name: {"p50_ms": statistics.median(values), "p99_ms": _percentile(values, 0.99),
-                      "cpu_ms_per_request": cpu[name] * 1e3 / (len(values) + 10 * rounds),
+                      "cpu_ms_per_request": statistics.median(cpu[name]), "cpu_ms_by_round": cpu[name],
                       "requests": len(values)} for name, values in found.items()}
     return {**figures, "json_round_trip_ms": statistics.median(json_ms),
             "json_round_trip_cpu_ms": statistics.median(json_cpu_ms)}

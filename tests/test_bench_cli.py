@@ -78,3 +78,10 @@ def test_the_cpu_figures_and_a_feature_variant_render_from_a_result():
     assert "| 1000    | 1.00     | 3.00        | 2.00        | 1.000" in done.stdout
     assert "| ledger off | 1000" in done.stdout and "+0.50" in done.stdout
     assert "gateway_ledger-off" not in done.stdout and "2.00x (mix: 2.00x)" in done.stdout
+
+
+def test_a_malformed_variant_is_refused_in_one_line():
+    done = bench("e2e", "--variant", "no-env-here")
+    assert done.returncode == 2
+    assert "argument --variant: not NAME:KEY=VALUE[,KEY=VALUE]: no-env-here" in done.stderr
+    assert "Traceback" not in done.stderr
