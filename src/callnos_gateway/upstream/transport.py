@@ -162,7 +162,6 @@ class Transport:
             raise translated from None
         return response.status_code, read_body(response, self.settings.max_response_bytes, exchange)
 
-
     def _prepared(self, path: str, body: bytes, auth, headers: dict[str, str] | None) -> requests.PreparedRequest:
         """The request ``Session.post`` would send, prepared without its per-call merging.
 
