@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 from bench import e2e, normalise, parser, report, tracing_cost
+from bench.features import Variant
 from bench.timing import machine
 
 SECTIONS = ("e2e", "normalise", "parser", "tracing")
@@ -43,6 +44,10 @@ def _arguments() -> argparse.Namespace:
     parser_.add_argument("--against", type=_config_file, metavar="OLD.conf.py",
                          help="e2e: also run the bare pass-through and the gateway under this gunicorn config file, "
                               "taking turns with python:callnos_gateway.server.gunicorn_config (an A/B of two configs in one run)")
+    parser_.add_argument("--variant", type=_variant, action="append", default=[], metavar="NAME:KEY=VALUE[,KEY=VALUE]",
+                         help="e2e: one more gateway with these environment changes, a row beside the default "
+                              "(e.g. 'ledger off:CALLNOS_LEDGER=off', or 'main:PYTHONPATH=/tmp/main/src' for an A/B "
+                              "of two source trees in one run); repeatable, added to bench/features.py's list")
     parser_.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"JSON output (default {DEFAULT_OUT})")
     args = parser_.parse_args()
     unknown = set(args.sections) - set(SECTIONS)
@@ -50,6 +55,15 @@ def _arguments() -> argparse.Namespace:
         parser_.error(f"unknown section(s): {', '.join(sorted(unknown))}")
     args.sections = args.sections or list(SECTIONS)
     return args
+
+
+def _variant(text: str) -> Variant:
+    """``NAME:KEY=VALUE[,KEY=VALUE]`` as a ``bench.features.Variant``."""
+    name, colon, pairs = text.partition(":")
+    env = dict(pair.split("=", 1) for pair in pairs.split(",") if "=" in pair)
+    if not (name.strip() and colon and env) or len(env) != pairs.count(",") + 1:
+        raise argparse.ArgumentTypeError(f"not NAME:KEY=VALUE[,KEY=VALUE]: {text}")
+    return Variant(name.strip(), env)
 
 
 def _config_file(text: str) -> Path:
@@ -67,7 +81,7 @@ def _run(section: str, args: argparse.Namespace):
         return parser.run(args.rounds or 5)
     if section == "tracing":
         return tracing_cost.run(args.rounds or 7)
-    return e2e.run(args.rounds or 3, args.against)
+    return e2e.run(args.rounds or 3, args.against, tuple(args.variant))
 
 
 def _render(section: str, result) -> str:

@@ -27,12 +27,14 @@ import json
 import statistics
 import shlex
 import tempfile
+import time
 import timeit
 from contextlib import ExitStack
 from pathlib import Path
 
 from bench import client
 from bench.client import Call
+from bench.features import VARIANTS, Variant
 from bench.procs import cpu_seconds, peak_rss_mb, scheduled_seconds, serving, started_with
 from bench.records import MIXES, TASK_OF_MIX, answer_body
 from bench.timing import interleaved_medians
@@ -57,10 +59,11 @@ def settings_env(upstream_url: str) -> dict[str, str]:
             "CALLNOS_MAX_BATCH": "1000", "GUNICORN_MAX_REQUESTS": "0"}
 
 
-def _gunicorn(tmp: Path, app: str, upstream_url: str, config: Path = SHIPPED_CONFIG, tag: str = ""):
+def _gunicorn(tmp: Path, app: str, upstream_url: str, config: Path = SHIPPED_CONFIG, tag: str = "",
+              extra_env: dict[str, str] | None = None):
     """``gunicorn -c CONFIG APP``: workers, threads and worker class as that file decides."""
     port = free_port()
-    env = gunicorn_env(settings_env(upstream_url), port)
+    env = gunicorn_env({**settings_env(upstream_url), **(extra_env or {})}, port)
     del env["GUNICORN_WORKERS"], env["GUNICORN_THREADS"]  # the config file's own defaults
     command = f"exec gunicorn -c {shlex.quote(str(config))} {app}"
     return serving(["bash", "-c", command], port, tmp / f"{app}{tag}.log", env)
@@ -81,7 +84,7 @@ def calls(urls: dict[str, str], mix: str, size: int) -> dict[str, Call]:
     return found
 
 
-def run(rounds: int = 3, against: Path | None = None) -> dict:
+def run(rounds: int = 3, against: Path | None = None, extra: tuple[Variant, ...] = ()) -> dict:
     """Start the servers on free loopback ports, measure, stop them; the section's figures."""
     with tempfile.TemporaryDirectory(prefix="callnos-bench-") as tmp_name, ExitStack() as stack:
         tmp = Path(tmp_name)
@@ -93,6 +96,10 @@ def run(rounds: int = 3, against: Path | None = None) -> dict:
         if against is not None:
             servers["bare_against"] = stack.enter_context(_gunicorn(tmp, "bench.bare:app", up.url, against, "-b"))
             servers["gateway_against"] = stack.enter_context(_gunicorn(tmp, "callnos_gateway.wsgi:app", up.url, against, "-b"))
+        variants = (*VARIANTS, *extra)
+        for variant in variants:
+            servers[variant.target] = stack.enter_context(
+                _gunicorn(tmp, "callnos_gateway.wsgi:app", up.url, tag="-" + variant.target, extra_env=variant.env))
         urls = {"upstream": up.url, **{name: server.url for name, server in servers.items()}}
         _check(urls)
         pids = {"upstream": [up.process.pid], **{name: _tree(server) for name, server in servers.items()}}
@@ -103,7 +110,8 @@ def run(rounds: int = 3, against: Path | None = None) -> dict:
         if against is not None:
             result["against"] = {"config": str(against), "gunicorn": started_with(servers["gateway_against"].log())}
     return {"rounds": rounds, **result, "in_process_1000": in_process(1000, rounds + 4),
-            "throughput_batch": THROUGHPUT_BATCH, "clients": CLIENTS}
+            "throughput_batch": THROUGHPUT_BATCH, "clients": CLIENTS,
+            "variants": {variant.target: {"name": variant.name, "env": variant.env} for variant in variants}}
 
 
 def _measure(urls: dict[str, str], pids: dict[str, list[int]], rounds: int, by_size: bool) -> dict:
@@ -147,35 +155,61 @@ def _check(urls: dict[str, str]) -> None:
                     raise RuntimeError(f"{name} answered {status} to a {mix} batch of {size}")
 
 
-def _tree(server) -> list[int]:
-    return [server.process.pid, *worker_pids(server.process.pid)]
+def _tree(server, settle_seconds: float = 30.0) -> list[int]:
+    """The master and all its workers, waiting until every worker the log announced has started (a worker
+    booting later would escape the CPU counts)."""
+    stop = time.monotonic() + settle_seconds
+    while time.monotonic() < stop:
+        expected = started_with(server.log()).get("workers") or _booted(server.log())
+        workers = worker_pids(server.process.pid)
+        if expected and len(workers) >= expected and _booted(server.log()) >= expected:
+            return [server.process.pid, *workers]
+        time.sleep(0.1)
+    raise RuntimeError(f"not every worker of {server.url} started within {settle_seconds:.0f} s")
+
+
+def _booted(log: str) -> int:
+    return log.count("Booting worker with pid")
 
 
 def _latency(targets: dict[str, Call], pids: dict[str, list[int]], size: int, upstream_body: bytes,
              rounds: int) -> dict:
-    """p50 and p99 (ms) and server CPU per request of each target on one connection, the targets taking
-    turns each round; and between them, in this process, the stdlib JSON round trip of the upstream's
-    bytes, so that it meets the same load as the servers."""
+    """p50 and p99 (ms) and server CPU per request (the median of the rounds' figures, so that a round a
+    neighbour's load hit does not decide) of each target on one connection, the targets taking turns each
+    round; and between them, in this process, the stdlib JSON round trip of the upstream's bytes, by the
+    wall clock and by CPU time, so that it meets the same load as the servers."""
     per_round = max(10, LATENCY_REQUESTS[size] // rounds)
     found: dict[str, list[float]] = {name: [] for name in targets}
-    cpu = dict.fromkeys(targets, 0.0)
-    json_ms = []
+    cpu: dict[str, list[float]] = {name: [] for name in targets}  # ms per request, each round
+    json_ms, json_cpu_ms = [], []
     for _ in range(rounds):
         for name in targets:
             before = cpu_seconds(pids[name])
             found[name] += client.latencies_ms(targets[name], per_round, warm_up=10)
-            cpu[name] += cpu_seconds(pids[name]) - before
+            cpu[name].append((cpu_seconds(pids[name]) - before) * 1e3 / (per_round + 10))
             json_ms.append(_json_round_trip_ms(upstream_body))
+            json_cpu_ms.append(_json_round_trip_cpu_ms(upstream_body))
     figures = {name: {"p50_ms": statistics.median(values), "p99_ms": _percentile(values, 0.99),
-                      "cpu_ms_per_request": cpu[name] * 1e3 / (len(values) + 10 * rounds),
+                      "cpu_ms_per_request": statistics.median(cpu[name]), "cpu_ms_by_round": cpu[name],
                       "requests": len(values)} for name, values in found.items()}
-    return {**figures, "json_round_trip_ms": statistics.median(json_ms)}
+    return {**figures, "json_round_trip_ms": statistics.median(json_ms),
+            "json_round_trip_cpu_ms": statistics.median(json_cpu_ms)}
 
 
 def _json_round_trip_ms(body: bytes) -> float:
     """ms of ``json.dumps(json.loads(body)).encode()``: the best of a few, timed on the wall clock."""
     number = 50 if len(body) < 100_000 else 5
     return min(timeit.repeat(lambda: json.dumps(json.loads(body)).encode(), number=number, repeat=3)) / number * 1e3
+
+
+def _json_round_trip_cpu_ms(body: bytes) -> float:
+    """CPU ms of the same round trip in this process (``time.process_time``), comparable with the workers'
+    utime + stime: ~50 ms of calls, so that the workers' clock tick (10 ms) and this one measure alike."""
+    number = max(5, 8_000_000 // len(body))
+    started = time.process_time()
+    for _ in range(number):
+        json.dumps(json.loads(body)).encode()
+    return (time.process_time() - started) / number * 1e3
 
 
 def _percentile(values: list[float], share: float) -> float:

@@ -27,17 +27,24 @@ from pathlib import Path
 from bench.procs import cpu_seconds, serving
 from tests.servers import free_port, worker_pids
 
-# (part, path fragments of its frames), innermost recognised frame wins
+# (part, path fragments of its frames), innermost recognised frame wins; for one frame the first part that
+# matches wins, so the specific parts of callnos_gateway/api/ come before the general one.
 PARTS = (
     ("ieData parser", ("callnos_gateway/records/iedata.py", "callnos_gateway/records/iedata_fast.py")),
-    ("normalisation (records, orjson)", ("callnos_gateway/records/normalise.py", "callnos_gateway/records/record_plan.py", "callnos_gateway/records/fields.py",
-                                         "callnos_gateway/api/schemas/answers.py")),
-    ("upstream HTTP client (requests)", ("requests/", "urllib3/", "http/client.py", "adapter/", "socket.py")),
-    ("logging and metrics", ("logging/", "pythonjsonlogger/", "prometheus_client/", "callnos_gateway/telemetry/logs.py",
-                             "callnos_gateway/api/access_log.py", "callnos_gateway/api/metrics.py", "callnos_gateway/telemetry/redact.py")),
-    ("Flask, flask-smorest, views", ("flask/", "werkzeug/", "flask_smorest/", "callnos_gateway/api/", "callnos_gateway/app.py", "marshmallow/")),
-    ("gunicorn, gevent, src/callnos_gateway/server/ (the worker)", ("gunicorn/", "concurrent/futures/", "selectors.py", "gevent/",
-                                                "callnos_gateway/server/")),
+    ("records: envelope (orjson.loads), plan, normalise", (
+        "callnos_gateway/records/", "callnos_gateway/upstream/obs/envelope.py", "callnos_gateway/upstream/obs/callnos.py")),
+    ("answer: render_batch (orjson.dumps)", ("callnos_gateway/api/schemas/answers.py",)),
+    ("the view's own lines (freeing the batch on return)", ("callnos_gateway/api/calldata.py",)),
+    ("upstream: requests' layer", ("requests/",)),
+    ("upstream: urllib3, http.client, the transport", (
+        "urllib3/", "http/client.py", "email/", "socket.py", "callnos_gateway/upstream/")),
+    ("logging and metrics", ("logging/", "pythonjsonlogger/", "prometheus_client/", "callnos_gateway/telemetry/",
+                             "callnos_gateway/api/access_log.py", "callnos_gateway/api/metrics.py", "json/")),
+    ("inbound: key, request schema, idempotency, request record", (
+        "callnos_gateway/api/", "marshmallow/", "callnos_gateway/settings/", "uuid.py")),
+    ("Flask, werkzeug, flask-smorest", ("flask/", "werkzeug/", "flask_smorest/", "callnos_gateway/app.py")),
+    ("gunicorn, gevent, src/callnos_gateway/server/ (the worker)", (
+        "gunicorn/", "concurrent/futures/", "selectors.py", "gevent/", "callnos_gateway/server/")),
 )
 
 
@@ -92,8 +99,13 @@ def summarise(raw: str) -> Counter:
     return parts
 
 
-def profile_worker(seconds: int, mix: str = "realistic", size: int = 100, config: Path | None = None) -> None:
-    """py-spy the busy gunicorn worker while one client fetches batches through the gateway."""
+APPS = {"gateway": "callnos_gateway.wsgi:app", "bare": "bench.bare:app"}
+
+
+def profile_worker(seconds: int, mix: str = "realistic", size: int = 100, config: Path | None = None,
+                   app: str = "gateway") -> None:
+    """py-spy the busy gunicorn worker while one client fetches batches through the gateway (or the bare
+    pass-through, the floor its CPU is judged against)."""
     from bench import client, e2e
 
     if not shutil.which("py-spy"):
@@ -101,19 +113,25 @@ def profile_worker(seconds: int, mix: str = "realistic", size: int = 100, config
     with tempfile.TemporaryDirectory(prefix="callnos-profile-") as tmp_name:
         tmp, port = Path(tmp_name), free_port()
         with serving(["python", "-m", "bench.upstream", "--port", str(port)], port, tmp / "upstream.log") as up, \
-                e2e._gunicorn(tmp, "callnos_gateway.wsgi:app", up.url, config or e2e.SHIPPED_CONFIG) as gateway:
-            call = e2e.calls({"upstream": up.url, "bare": up.url, "gateway": gateway.url}, mix, size)["gateway"]
-            load = threading.Thread(target=client.throughput, args=(call, 1, seconds + 4))  # one client, its own process
-            load.start()
+                e2e._gunicorn(tmp, APPS[app], up.url, config or e2e.SHIPPED_CONFIG) as gateway:
+            call = e2e.calls({"upstream": up.url, app: gateway.url}, mix, size)[app]
+            pids = worker_pids(gateway.process.pid)
+            answered: list = []
+            load = threading.Thread(target=lambda: answered.append(client.throughput(call, 1, seconds + 4)))
+            before = cpu_seconds(pids)
+            load.start()  # one client, its own process
             raw = tmp / "worker.txt"
             subprocess.run(["py-spy", "record", "--gil", "--nonblocking", "--format", "raw", "-r", "250",
-                            "-d", str(seconds), "-p", str(_busiest(worker_pids(gateway.process.pid))), "-o", str(raw)],
+                            "-d", str(seconds), "-p", str(_busiest(pids)), "-o", str(raw)],
                            check=True, capture_output=True)
             load.join()
+            cpu_ms = (cpu_seconds(pids) - before) * 1e3 / max(1, answered[0][0] + 1)
             samples = raw.read_text()
             if os.environ.get("CALLNOS_PROFILE_KEEP"):  # the raw stacks, for a closer look
                 shutil.copy(raw, os.environ["CALLNOS_PROFILE_KEEP"])
-    _print_parts(summarise(samples), innermost(samples))
+    print(f"{app}, {size} {mix} records: {cpu_ms:.3f} ms of the workers' CPU per request (utime + stime, "
+          f"py-spy's own cost included)")
+    _print_parts(summarise(samples), innermost(samples), cpu_ms=cpu_ms)
 
 
 def _busiest(pids: list[int]) -> int:
@@ -136,11 +154,13 @@ def innermost(raw: str) -> Counter:
     return frames
 
 
-def _print_parts(parts: Counter, frames: Counter | None = None, top: int = 15) -> None:
+def _print_parts(parts: Counter, frames: Counter | None = None, top: int = 15, cpu_ms: float | None = None) -> None:
+    """Each part's share of the samples and, given the CPU per request, its ms per request."""
     total = sum(parts.values()) or 1
     print(f"{total} samples of the worker thread holding the GIL")
     for part, count in parts.most_common():
-        print(f"{count / total:6.1%}  {part}")
+        ms = f"  {count / total * cpu_ms:6.3f} ms/request" if cpu_ms else ""
+        print(f"{count / total:6.1%}{ms}  {part}")
     if frames:
         print(f"\ninnermost frames, top {top}:")
         for frame, count in frames.most_common(top):
@@ -155,11 +175,12 @@ def main() -> None:
     parser.add_argument("--records", type=int, default=100, help="worker: records per batch")
     parser.add_argument("--config", type=Path, help="worker: a gunicorn config file (default python:callnos_gateway.server.gunicorn_config)")
     parser.add_argument("--mix", choices=("realistic", "mix"), default="realistic", help="worker: records")
+    parser.add_argument("--app", choices=tuple(APPS), default="gateway", help="worker: which app to sample")
     args = parser.parse_args()
     if args.what == "normalise":
         profile_normalisation(args.top)
     else:
-        profile_worker(args.seconds, args.mix, args.records, args.config and args.config.resolve())
+        profile_worker(args.seconds, args.mix, args.records, args.config and args.config.resolve(), args.app)
 
 
 if __name__ == "__main__":

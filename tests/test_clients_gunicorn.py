@@ -125,8 +125,7 @@ def test_a_recycled_worker_does_not_read_a_file_nobody_hupped(sim, tmp_path):
         assert [status(gateway, OLD_KEY) for _ in range(8)] == [200] * 8
         assert gateway.process.poll() is None
         assert wait_until(lambda: first - set(worker_pids(gateway.process.pid)))  # a worker was recycled meanwhile
-        # Its successor may not be forked yet: wait for it, or ``fresh`` is empty and nothing can match.
-        assert wait_until(lambda: set(worker_pids(gateway.process.pid)) - first)
+        assert wait_until(lambda: set(worker_pids(gateway.process.pid)) - first)  # and its successor forked
         fresh = set(worker_pids(gateway.process.pid)) - first
         # Whichever worker accepts first answers (gevent), so ask until a recycled one has answered.
         answers = []

@@ -100,3 +100,38 @@ def test_generated_batches(texts):
 def test_well_formed_batches_with_one_stranger(texts, stranger, at):
     same_as_reference([*texts[:at], stranger, *texts[at:]])
 
+
+
+def test_a_batchs_records_share_read_only_sip_headers_that_serialise_and_copy_as_plain_dicts():
+    """The reader shares each SIP part's headers across a batch: no record can change another's, and every
+    consumer (==, orjson, copy, pickle, dataclasses.asdict) sees the plain dicts the full parser gives."""
+    import copy
+    import dataclasses
+    import pickle
+
+    import orjson
+    import pytest
+
+    texts = [realistic_ie_data(index) for index in range(3)]
+    fast, full = iedata_fast.parse_many(texts), [parse_ie_data(text) for text in texts]
+    assert fast == full and orjson.dumps(fast) == orjson.dumps(full)
+    first, second = fast[0]["sip_headers"], fast[1]["sip_headers"]
+    assert first is not second and first[0] is second[0]  # own lists, shared headers
+    with pytest.raises(TypeError):
+        first[0]["value"] = "changed"
+    for change in (lambda h: h.update(value="x"), lambda h: h.pop("name"), lambda h: h.clear(),
+                   lambda h: h.setdefault("other", "x"), lambda h: h.popitem(), lambda h: h.__delitem__("name")):
+        with pytest.raises(TypeError):
+            change(first[0])
+    first.append({"name": "X-Mine", "value": "1"})  # a record's own list
+    assert second == full[1]["sip_headers"] and first[0] == full[0]["sip_headers"][0]
+
+    @dataclasses.dataclass
+    class Holder:
+        headers: list
+
+    for copied in (copy.copy(first[0]), copy.deepcopy(first[0]), pickle.loads(pickle.dumps(first[0]))):
+        assert type(copied) is dict and copied == full[0]["sip_headers"][0]
+        copied["value"] = "changed"  # a copy is the caller's own
+    assert second[0] == full[1]["sip_headers"][0]
+    assert dataclasses.asdict(Holder(second))["headers"] == full[1]["sip_headers"]  # asdict rebuilds it, equal

@@ -143,6 +143,7 @@ loglevel = _choice("GUNICORN_LOG_LEVEL", "info", LOG_LEVELS)
 errorlog = "-"
 accesslog = None
 logconfig_dict = logs.logging_config(_settings.log_level, loglevel)
+logger_class = "callnos_gateway.server.gunicorn_logger.GatewayLogger"  # no access atoms for a silent access log
 # gunicorn's control socket has one default path per user, so two instances on
 # one host would collide: off unless a path is given.
 control_socket = os.environ.get("GUNICORN_CONTROL_SOCKET", "")

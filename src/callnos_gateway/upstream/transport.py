@@ -127,6 +127,7 @@ class Transport:
         self.base_url = settings.upstream_url.rstrip("/")
         self.session = session or build_session(settings)
         self.spans: Callable[[str], ContextManager[Any]] = no_spans
+        self._urls: dict[str, str] = {}
 
     def post(
         self,
@@ -185,13 +186,13 @@ class Transport:
         remaining = exchange.deadline - time.monotonic()
         read_timeout = max(0.001, min(self.settings.read_timeout, remaining))
         try:
-            response = self.session.post(
-                self.base_url + path,
-                data=body,
-                headers={**JSON_HEADERS, **(headers or {})},
-                auth=auth,
+            response = self.session.send(
+                self._prepared(path, body, auth, headers),
                 timeout=(self.settings.connect_timeout, read_timeout),
                 stream=True,
+                verify=self.session.verify,
+                cert=None,
+                proxies=self.session.proxies,
                 allow_redirects=False,
             )
         except requests.RequestException as error:
@@ -200,6 +201,33 @@ class Transport:
                 raise _NotSent(translated) from None
             raise translated from None
         return response.status_code, read_body(response, self.settings.max_response_bytes, exchange)
+
+    def _prepared(self, path: str, body: bytes, auth, headers: dict[str, str] | None) -> requests.PreparedRequest:
+        """The request ``Session.post`` would send, prepared without its per-call merging.
+
+        ``Session.request`` merges cookies, proxies, environment settings and
+        hooks on every call (~0.1 ms of CPU here) to arrive at what this
+        session fixed when it was built: no cookies (its policy refuses them
+        all), no environment, its proxies and ``verify``, no hooks of its own.
+        The URL is prepared once per path, by requests itself; the headers are
+        the session's, then the JSON ones, then the caller's, as requests
+        merges them; the body, its length and the auth object's headers and
+        hook as ``PreparedRequest.prepare`` sets them.
+        """
+        prepared = requests.PreparedRequest()
+        prepared.method = "POST"
+        prepared.url = self._urls.get(path) or self._prepare_url(path)
+        prepared.prepare_headers({**self.session.headers, **JSON_HEADERS, **(headers or {})})
+        prepared.body = body
+        prepared.prepare_content_length(body)
+        prepared.prepare_auth(auth, prepared.url)
+        return prepared
+
+    def _prepare_url(self, path: str) -> str:
+        url = requests.PreparedRequest()
+        url.prepare_url(self.base_url + path, None)
+        self._urls[path] = url.url
+        return url.url
 
 
 def read_body(response: requests.Response, limit: int, exchange: Exchange) -> bytes:
