@@ -8,6 +8,7 @@ from flask_smorest import Api
 from callnos_gateway.settings import Settings, load_settings
 from callnos_gateway.api.schemas.answers import ProblemSchema
 from callnos_gateway.api import access_log, calldata, docs, health, holidays, metrics, request_record, results, tasks
+from callnos_gateway.api import quotas
 from callnos_gateway.api.authorise import authorise_request
 from callnos_gateway.api.services import Gateway
 from callnos_gateway.api.problems import register_problem_handlers
@@ -56,6 +57,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.before_request(_begin_request)
     metrics.install(app)
     app.before_request(authorise_request)  # after the request id and metrics: a refusal is counted and logged
+    quotas.install(app)  # after authorisation: quotas are the client's
     access_log.install(app)
     app.after_request(_echo_request_id)
     return app
