@@ -1,0 +1,91 @@
+"""The shared stores of upstream protection and quotas, on SQLite and a real Redis, under concurrency.
+
+Slots must never exceed the cap however many threads ask, and a holder that
+died frees its slot when the lease ends; one trial call only, however many
+callers find the cooldown over; quota counts lose no increment.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from callnos_gateway.settings.quotas import read_quota
+from callnos_gateway.stores.protection import CircuitRow, open_protection_store
+from callnos_gateway.stores.quotas import QuotaCounter
+from callnos_gateway.upstream.protection.circuit import Circuit, Ticket
+from callnos_gateway.upstream.protection.events import ProtectionEvents
+from callnos_gateway.errors import UpstreamUnavailable
+
+
+@pytest.fixture
+def store(store_url):
+    return open_protection_store(store_url)
+
+
+def test_slots_never_exceed_the_cap(store):
+    held, most, lock = set(), [0], threading.Lock()
+
+    def hold(number: int) -> bool:
+        holder = f"h{number}"
+        if not store.take_slot(holder, 3, 30):
+            return False
+        with lock:
+            held.add(holder)
+            most[0] = max(most[0], len(held))
+        time.sleep(0.01)
+        with lock:
+            held.discard(holder)
+        store.give_slot(holder)
+        return True
+
+    with ThreadPoolExecutor(12) as pool:
+        taken = sum(pool.map(hold, range(120)))
+    assert most[0] <= 3 and taken >= 3
+    assert store.slots_in_use() == 0
+
+
+def test_a_dead_holders_slot_frees_itself_when_its_lease_ends(store):
+    assert store.take_slot("crashed", 1, 0.3)
+    assert not store.take_slot("next", 1, 30)
+    time.sleep(0.4)
+    assert store.take_slot("next", 1, 30)
+    assert store.slots_in_use() == 1
+
+
+def test_one_trial_however_many_callers_find_the_cooldown_over(store):
+    store.change_circuit(lambda row, now: CircuitRow(5, now - 1, None))  # open, cooldown over
+    circuit = Circuit(store, failures=5, cooldown=10, trial_lease=30, events=ProtectionEvents())
+
+    def admit(_: int) -> bool:
+        try:
+            return circuit.admit().trial
+        except UpstreamUnavailable:
+            return False
+
+    with ThreadPoolExecutor(16) as pool:
+        trials = sum(pool.map(admit, range(64)))
+    assert trials == 1
+    circuit.settle(Ticket(trial=True, clean=False), "answered")
+    assert store.circuit() == CircuitRow()
+
+
+def test_a_trial_whose_caller_died_is_given_up_when_its_lease_ends(store):
+    store.change_circuit(lambda row, now: CircuitRow(5, now - 1, now + 0.3))
+    circuit = Circuit(store, failures=5, cooldown=10, trial_lease=30, events=ProtectionEvents())
+    with pytest.raises(UpstreamUnavailable):
+        circuit.admit()
+    time.sleep(0.4)
+    assert circuit.admit().trial
+
+
+def test_quota_counts_lose_no_increment(store_url):
+    counter, rule = QuotaCounter(store_url), read_quota("50/minute")
+    with ThreadPoolExecutor(16) as pool:
+        results = list(pool.map(lambda _: counter.take("east", [("requests", rule, 1)])[0], range(80)))
+    assert sum(not state.exceeded for state in results) == 50
+    assert all(0 <= state.remaining < 50 for state in results)  # read after the hit: others may have hit since
+    assert counter.take("east", [("requests", rule, 1)])[0].remaining == 0
