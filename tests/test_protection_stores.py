@@ -89,3 +89,15 @@ def test_quota_counts_lose_no_increment(store_url):
     assert sum(not state.exceeded for state in results) == 50
     assert all(0 <= state.remaining < 50 for state in results)  # read after the hit: others may have hit since
     assert counter.take("east", [("requests", rule, 1)])[0].remaining == 0
+
+
+def test_counters_and_leases_skip_the_fsync_of_each_commit_that_answers_keep(tmp_path):
+    from callnos_gateway.stores.connections import SQLiteFile
+    from callnos_gateway.stores.protection.sqlite_store import SQLiteProtection
+    from callnos_gateway.stores.quotas.sqlite_storage import SQLiteStorage
+
+    normal, full = 1, 2  # PRAGMA synchronous values
+    quota = SQLiteStorage(f"sqlite:///{tmp_path}/q.sqlite3").file.connection()
+    slots = SQLiteProtection(str(tmp_path / "p.sqlite3")).file.connection()
+    kept = SQLiteFile(tmp_path / "answers.sqlite3", "").connection()
+    assert [db.execute("PRAGMA synchronous").fetchone()[0] for db in (quota, slots, kept)] == [normal, normal, full]

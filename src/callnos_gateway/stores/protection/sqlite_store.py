@@ -28,7 +28,7 @@ class SQLiteProtection:
     """Slots and circuit in ``path`` (created with mode 0600)."""
 
     def __init__(self, path: str) -> None:
-        self.file = SQLiteFile(path, SCHEMA, file_mode=0o600)
+        self.file = SQLiteFile(path, SCHEMA, file_mode=0o600, durable=False)
 
     def take_slot(self, holder: str, cap: int, lease: float) -> bool:
         try:
