@@ -110,3 +110,15 @@ def test_the_circuit_opens_for_every_worker(sim, tmp_path):
         metrics = requests.get(gateway.url + "/metrics", timeout=5).text
         assert "callnos_gateway_circuit_state 2.0" in metrics
         assert requests.get(gateway.url + "/readyz", timeout=5).status_code == 200
+
+
+def test_calls_that_waited_for_a_slot_while_the_circuit_opened_are_not_sent(sim, tmp_path):
+    control(sim, "run-fault", {"endpoint": "callnos", "fault": "timeout:5"})
+    env = env_for(sim, tmp_path, CALLNOS_UPSTREAM_CONCURRENCY="2", CALLNOS_UPSTREAM_QUEUE_TIMEOUT="20",
+                  CALLNOS_BREAKER_FAILURES="2", CALLNOS_BREAKER_COOLDOWN="60", CALLNOS_READ_TIMEOUT="1")
+    with gunicorn_process(tmp_path, env) as gateway:
+        with ThreadPoolExecutor(6) as pool:
+            answers = list(pool.map(lambda _: post(gateway.url, "west"), range(6)))
+        codes = sorted(a.json()["code"] for a in answers)
+        assert codes == ["upstream_timeout"] * 2 + ["upstream_unavailable"] * 4
+        assert control(sim, "stats")["callnos"] == 2

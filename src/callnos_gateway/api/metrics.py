@@ -25,6 +25,7 @@ from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 from prometheus_client.multiprocess import MultiProcessCollector
 
 from callnos_gateway.errors import UpstreamError
+from callnos_gateway.api.protection_metrics import shared_state_exposition
 from callnos_gateway.api.request_record import RequestRecord, current, peek
 from callnos_gateway.api.routes import route_for
 from callnos_gateway.telemetry.metrics_dir import ENV as MULTIPROC_ENV
@@ -75,8 +76,7 @@ def metrics() -> Response:
 
 def _shared_state() -> bytes:
     """The deployment-wide gauges (upstream slots in use, circuit state), read from the shared store."""
-    from callnos_gateway.api.protection_metrics import shared_state_exposition  # imports the store; metrics loads first
-    from callnos_gateway.api.services import current_gateway
+    from callnos_gateway.api.services import current_gateway  # services imports this module
 
     return shared_state_exposition(current_gateway().upstream.guard.store)
 

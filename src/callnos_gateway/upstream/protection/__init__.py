@@ -2,8 +2,10 @@
 
 ``Guard.passage`` wraps one ``Caller.call`` (token, send, a read's one retry):
 the circuit admits it (or ``503 upstream_unavailable``), then it waits for a
-slot (or ``503 upstream_busy``); the slot is held until the call ends, and its
-outcome goes to the circuit. Both refusals happen before anything is sent.
+slot (or ``503 upstream_busy``) and, if it had to wait, asks the circuit again:
+the calls it waited behind may have opened it. The slot is held until the
+call ends, and its outcome goes to the circuit. Every refusal happens before
+anything is sent.
 
 Login and refresh take no slot of their own: they run inside the slot of the
 business call that needed them, so the cap bounds them too, and a login can
@@ -19,7 +21,7 @@ from collections.abc import Iterator
 from callnos_gateway.errors import UpstreamError
 from callnos_gateway.settings import Settings
 from callnos_gateway.stores.protection import ProtectionStore, open_protection_store
-from callnos_gateway.upstream.protection.circuit import ANSWERED, NEUTRAL, Circuit, outcome_of
+from callnos_gateway.upstream.protection.circuit import ANSWERED, NEUTRAL, Circuit, Ticket, outcome_of
 from callnos_gateway.upstream.protection.events import ProtectionEvents
 from callnos_gateway.upstream.protection.slots import Slots
 
@@ -47,11 +49,7 @@ class Guard:
     def passage(self) -> Iterator[None]:
         """Admit one call, hold a slot while it runs, and settle its outcome with the circuit."""
         ticket = self.circuit.admit()
-        try:
-            holder = self.slots.take()
-        except UpstreamError:
-            self.circuit.settle(ticket, NEUTRAL)
-            raise
+        holder = self._slot(ticket)
         outcome = NEUTRAL
         try:
             yield
@@ -62,3 +60,16 @@ class Guard:
         finally:
             self.slots.give_back(holder)
             self.circuit.settle(ticket, outcome)
+
+    def _slot(self, ticket: Ticket) -> str | None:
+        """A slot for an admitted call; one that waited asks the circuit again (calls ahead may have opened it)."""
+        holder = None
+        try:
+            holder, waited = self.slots.take()
+            if waited:
+                self.circuit.recheck(ticket)
+        except UpstreamError:
+            self.slots.give_back(holder)
+            self.circuit.settle(ticket, NEUTRAL)
+            raise
+        return holder

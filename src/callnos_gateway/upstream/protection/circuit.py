@@ -91,6 +91,17 @@ class Circuit:
         self.events.transition(HALF_OPEN)
         return Ticket(trial=True, clean=False)
 
+    def recheck(self, ticket: Ticket) -> None:
+        """After a wait for a slot: refuse if the circuit opened meanwhile (calls ahead failed)."""
+        if ticket.trial:
+            return
+        try:
+            row, now = self.store.circuit(), time.time()
+        except ProtectionStoreUnavailable:
+            return
+        if state_of(row, now) != CLOSED:
+            raise _unavailable(math.ceil((row.open_until or now) - now))
+
     def settle(self, ticket: Ticket, outcome: str) -> None:
         """Record a call's outcome; report a move to another state."""
         if outcome == ANSWERED and ticket.clean:

@@ -30,17 +30,17 @@ class Slots:
         self.store, self.cap, self.queue_timeout = store, cap, queue_timeout
         self.lease, self.events = lease, events
 
-    def take(self) -> str | None:
-        """Wait for a slot and return its holder id (None: the store is down, go unguarded)."""
+    def take(self) -> tuple[str | None, bool]:
+        """Wait for a slot; its holder id (None: the store is down, go unguarded) and whether it waited."""
         holder, started, pause = uuid.uuid4().hex, time.monotonic(), FIRST_POLL
         while True:
             try:
                 if self.store.take_slot(holder, self.cap, self.lease):
                     self.events.waited(time.monotonic() - started)
-                    return holder
+                    return holder, pause > FIRST_POLL
             except ProtectionStoreUnavailable as error:
                 log.warning("slot store unavailable (%s); calling the upstream without a slot", error)
-                return None
+                return None, False
             if time.monotonic() - started + pause > self.queue_timeout:
                 self.events.busy()
                 raise UpstreamBusy(f"All {self.cap} upstream slots stayed in use for "
