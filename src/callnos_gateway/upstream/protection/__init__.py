@@ -58,8 +58,8 @@ class Guard:
             outcome = outcome_of(error)
             raise
         finally:
+            self.circuit.settle(ticket, outcome)  # before the slot is free: the next call sees this outcome
             self.slots.give_back(holder)
-            self.circuit.settle(ticket, outcome)
 
     def _slot(self, ticket: Ticket) -> str | None:
         """A slot for an admitted call; one that waited asks the circuit again (calls ahead may have opened it)."""
