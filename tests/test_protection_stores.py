@@ -101,3 +101,27 @@ def test_counters_and_leases_skip_the_fsync_of_each_commit_that_answers_keep(tmp
     slots = SQLiteProtection(str(tmp_path / "p.sqlite3")).file.connection()
     kept = SQLiteFile(tmp_path / "answers.sqlite3", "").connection()
     assert [db.execute("PRAGMA synchronous").fetchone()[0] for db in (quota, slots, kept)] == [normal, normal, full]
+
+
+def test_greenlets_of_a_thread_share_one_connection_real_threads_do_not(tmp_path):
+    import subprocess
+    import sys
+
+    from callnos_gateway.stores.connections import ThreadSharedSQLiteFile
+
+    script = f"""
+from gevent import monkey; monkey.patch_all()
+import gevent
+from callnos_gateway.stores.connections import ThreadSharedSQLiteFile
+file = ThreadSharedSQLiteFile({str(tmp_path / "g.sqlite3")!r}, "")
+greenlets = [gevent.spawn(lambda: id(file.connection())) for _ in range(5)]
+gevent.joinall(greenlets)
+print(len({{g.value for g in greenlets}}))
+"""
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert out.stdout.split() == ["1"], out.stderr
+    file = ThreadSharedSQLiteFile(tmp_path / "t.sqlite3", "")
+    with ThreadPoolExecutor(2) as pool:
+        connections = list(pool.map(lambda _: (threading.get_native_id(), id(file.connection())), range(20)))
+    by_thread = dict(connections)
+    assert len(by_thread) == len(set(connections)) == len(set(by_thread.values()))  # one per OS thread, each its own

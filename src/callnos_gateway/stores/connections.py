@@ -96,6 +96,32 @@ class SQLiteFile:
         return db
 
 
+class ThreadSharedSQLiteFile(SQLiteFile):
+    """A ``SQLiteFile`` whose connection is shared by every greenlet of one OS thread.
+
+    For stores touched on every request (quota counts, upstream slot leases):
+    a connection per greenlet is one opened and closed per request (~150 us,
+    twice). Sharing is safe because their code never yields to another
+    greenlet inside a transaction: plain sqlite3 calls, no I/O in between.
+    Real threads still get a connection each (keyed by the OS thread id).
+    """
+
+    def __init__(self, path: str | Path, schema: str, file_mode: int | None = None, durable: bool = True) -> None:
+        super().__init__(path, schema, file_mode, durable)
+        self._by_thread: dict[int, sqlite3.Connection] = {}
+
+    def connection(self) -> sqlite3.Connection:
+        """This OS thread's connection in this process (raises sqlite3.Error or OSError)."""
+        if self._pid != os.getpid():  # forked after first use: never share a parent's connection
+            self._by_thread, self._pid = {}, os.getpid()
+        thread = threading.get_native_id()
+        db = self._by_thread.get(thread)
+        if db is None:
+            self._prepare()
+            db = self._by_thread[thread] = self._connect()
+        return db
+
+
 def _create_with_mode(path: Path, mode: int) -> None:
     """Create ``path`` with ``mode`` if it is missing, and narrow the mode of an existing file.
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import sqlite3
 import time
 
-from callnos_gateway.stores.connections import SQLiteFile
+from callnos_gateway.stores.connections import ThreadSharedSQLiteFile
 from callnos_gateway.stores.protection.base import CircuitChange, CircuitRow, ProtectionStoreUnavailable
 
 SCHEMA = """
@@ -28,7 +28,7 @@ class SQLiteProtection:
     """Slots and circuit in ``path`` (created with mode 0600)."""
 
     def __init__(self, path: str) -> None:
-        self.file = SQLiteFile(path, SCHEMA, file_mode=0o600, durable=False)
+        self.file = ThreadSharedSQLiteFile(path, SCHEMA, file_mode=0o600, durable=False)
 
     def take_slot(self, holder: str, cap: int, lease: float) -> bool:
         try:

@@ -22,7 +22,7 @@ from typing import Any
 
 from limits.storage import Storage
 
-from callnos_gateway.stores.connections import SQLiteFile
+from callnos_gateway.stores.connections import ThreadSharedSQLiteFile
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS quota_counters (
@@ -42,7 +42,7 @@ class SQLiteStorage(Storage):
 
     def __init__(self, uri: str, wrap_exceptions: bool = False, **options: Any) -> None:
         super().__init__(uri, wrap_exceptions=wrap_exceptions, **options)
-        self.file = SQLiteFile(uri[len(PREFIX):], SCHEMA, file_mode=0o600, durable=False)
+        self.file = ThreadSharedSQLiteFile(uri[len(PREFIX):], SCHEMA, file_mode=0o600, durable=False)
 
     @property
     def base_exceptions(self) -> type[Exception]:
