@@ -107,7 +107,8 @@ def test_refusals_are_counted_by_client_and_quota(gateway, sim):
 
 
 @pytest.mark.parametrize("field, text", [("requests", "lots"), ("records", "10/fortnight"), ("requests", 5),
-                                         ("requests", "0/minute"), ("records", "1/second;2/minute")])
+                                         ("requests", "0/minute"), ("records", "1/second;2/minute"),
+                                         ("records", ["600/minute"])])
 def test_a_quota_that_cannot_be_read_names_the_client_and_the_field(field, text):
     with pytest.raises(ConfigError) as caught:
         parse_clients({"client": [client_entry("east", **{field: text})]})

@@ -9,6 +9,8 @@ the ``limits`` package (second, minute, hour, day), which also counts them
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from limits import RateLimitItem, parse
 
 QUOTA_NAMES = ("requests", "records")
@@ -16,9 +18,10 @@ QUOTA_URL_DEFAULT = "sqlite:///var/quotas.sqlite3"
 SYNTAX = 'must read like "600/minute" or "20000/hour" (an amount over second, minute, hour or day)'
 
 
+@lru_cache(maxsize=1024)  # read on every request (api.quotas); a deployment has a few distinct texts
 def read_quota(text: str) -> RateLimitItem:
     """Parse one quota text; ``ValueError`` says why it cannot be read."""
-    if not isinstance(text, str) or ";" in text or "," in text:
+    if ";" in text or "," in text:
         raise ValueError(SYNTAX)
     try:
         item = parse(text)
@@ -32,7 +35,9 @@ def read_quota(text: str) -> RateLimitItem:
 def quota_problem(text: object) -> str | None:
     """Say why ``text`` is not a quota, or None."""
     try:
-        read_quota(text)  # type: ignore[arg-type]
+        if not isinstance(text, str):
+            raise ValueError(SYNTAX)
+        read_quota(text)
     except ValueError as error:
         return f"{text!r} {error}"
     return None
