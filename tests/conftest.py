@@ -45,6 +45,7 @@ def settings_for(upstream_url: str, **overrides) -> Settings:
         retry_backoff=0.01,
         dead_letter_dir=None,
         token_store="memory",  # in-process apps keep their own token unless a test names a store
+        quota_url="memory",  # and their own quotas, slots and circuit
     )
     values.update(overrides)
     return Settings(**values)

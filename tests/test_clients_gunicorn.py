@@ -124,8 +124,9 @@ def test_a_recycled_worker_does_not_read_a_file_nobody_hupped(sim, tmp_path):
         write_atomically(clients, "this is [[ not a clients file")
         assert [status(gateway, OLD_KEY) for _ in range(8)] == [200] * 8
         assert gateway.process.poll() is None
-        assert wait_until(lambda: first - set(worker_pids(gateway.process.pid)))  # a worker was recycled meanwhile
-        assert wait_until(lambda: set(worker_pids(gateway.process.pid)) - first)  # and its successor forked
+        # A worker was recycled meanwhile and its replacement is up (not only the old one gone: then
+        # ``fresh`` below would be empty and no answer could ever come from it).
+        assert wait_until(lambda: set(worker_pids(gateway.process.pid)) - first)
         fresh = set(worker_pids(gateway.process.pid)) - first
         # Whichever worker accepts first answers (gevent), so ask until a recycled one has answered.
         answers = []

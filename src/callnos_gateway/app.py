@@ -9,6 +9,7 @@ from callnos_gateway.settings import Settings, load_settings
 from callnos_gateway.api.schemas.answers import ProblemSchema
 from callnos_gateway.api import access_log, calldata, docs, health, holidays, metrics, request_record, results, tasks
 from callnos_gateway.api import traces
+from callnos_gateway.api import quotas
 from callnos_gateway.api.authorise import authorise_request
 from callnos_gateway.api.services import Gateway
 from callnos_gateway.api.problems import register_problem_handlers
@@ -58,6 +59,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     traces.install(app, gateway.upstream.transport, settings.paths)  # spans only while tracing is on
     metrics.install(app)
     app.before_request(authorise_request)  # after the request id and metrics: a refusal is counted and logged
+    quotas.install(app)  # after authorisation: quotas are the client's
     access_log.install(app)
     app.after_request(_echo_request_id)
     return app

@@ -14,7 +14,8 @@ errors are translated into this tree only in ``callnos_gateway/upstream/transpor
     │   ├── Forbidden                403 forbidden (a valid key outside its client's scope)
     │   ├── PayloadTooLarge          413 payload_too_large
     │   ├── RequestInProgress        409 request_in_progress
-    │   └── IdempotencyKeyReused     422 idempotency_key_reused
+    │   ├── IdempotencyKeyReused     422 idempotency_key_reused
+    │   └── QuotaExceeded            429 quota_exceeded (``Retry-After``; nothing sent upstream)
     ├── NotReady                     503 not_ready
     │   └── IdempotencyStoreUnavailable  503 idempotency_store_unavailable
     └── UpstreamError                the upstream or the way to it failed
@@ -24,7 +25,10 @@ errors are translated into this tree only in ``callnos_gateway/upstream/transpor
         ├── UpstreamAuthFailed       502 credentials refused
         ├── UpstreamHTTPError        502 status not 2xx
         ├── UpstreamRejected         502 ``result`` not 0
-        └── UpstreamBadResponse      502 body not JSON or not the expected shape
+        ├── UpstreamBadResponse      502 body not JSON or not the expected shape
+        └── UpstreamHeldBack         503 not sent at all, to protect the upstream (``Retry-After``)
+            ├── UpstreamBusy         503 upstream_busy: no upstream slot within the queue wait
+            └── UpstreamUnavailable  503 upstream_unavailable: the circuit to the upstream is open
 """
 
 from __future__ import annotations
@@ -229,3 +233,35 @@ class UpstreamBadResponse(MayHaveArrived):
     code = "upstream_bad_response"
     title = "Bad upstream response"
     default_detail = "The upstream answer could not be read."
+
+
+class QuotaExceeded(RequestError):
+    """The client's quota (``quota``: requests or records) is spent for now; nothing was sent upstream."""
+
+    status = 429
+    code = "quota_exceeded"
+    title = "Quota exceeded"
+
+    def __init__(self, detail: str, quota: str, retry_after: int) -> None:
+        super().__init__(detail, quota=quota)
+        self.retry_after = retry_after
+
+
+class UpstreamHeldBack(UpstreamError):
+    """The gateway did not send the request, to protect the upstream; ``retry_after`` says when to try."""
+
+    status = 503
+
+    def __init__(self, detail: str, retry_after: int) -> None:
+        super().__init__(f"{detail} {NO_REQUEST_SENT}")
+        self.retry_after = retry_after
+
+
+class UpstreamBusy(UpstreamHeldBack):
+    code = "upstream_busy"
+    title = "Upstream busy"
+
+
+class UpstreamUnavailable(UpstreamHeldBack):
+    code = "upstream_unavailable"
+    title = "Upstream unavailable"

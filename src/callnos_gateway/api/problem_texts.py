@@ -19,7 +19,11 @@ PROBLEMS = {
     413: "Body over CALLNOS_MAX_BODY_BYTES.",
     422: "The Idempotency-Key was used with a different request body.",
     502: "Upstream unreachable, refused credentials, failed, rejected or answered badly.",
-    503: "The idempotency store is unavailable (only requests with an Idempotency-Key).",
+    429: "quota_exceeded: the client's requests or records quota is spent; nothing was sent. Retry-After, "
+         "RateLimit and RateLimit-Policy say when it refills.",
+    503: "Nothing was sent upstream: upstream_busy (no upstream slot within the queue wait) or "
+         "upstream_unavailable (the circuit to a failing upstream is open), both with Retry-After; "
+         "or idempotency_store_unavailable (only requests with an Idempotency-Key).",
     504: "Upstream did not answer in time.",
 }
 

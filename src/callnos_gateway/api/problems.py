@@ -52,6 +52,8 @@ def handle_gateway_error(error: GatewayError) -> Response:
         response.headers["WWW-Authenticate"] = WWW_AUTHENTICATE
     if isinstance(error, RequestInProgress):
         response.headers["Retry-After"] = "1"
+    if (retry_after := getattr(error, "retry_after", None)) is not None:  # 429 and 503s of upstream protection
+        response.headers["Retry-After"] = str(retry_after)
     return response
 
 

@@ -19,6 +19,7 @@ from callnos_gateway.api.inbound import request_id_from
 if TYPE_CHECKING:
     from callnos_gateway.api.traces import RequestTrace
     from callnos_gateway.settings.clients import Client
+    from callnos_gateway.stores.quotas import QuotaState
 
 ATTRIBUTE = "callnos_request"
 REQUEST_ID_HEADER = "X-Request-ID"
@@ -59,6 +60,10 @@ class RequestRecord:
 
     replayed: bool = False
     """Written by an idempotent replay; read by the access line (``replayed``)."""
+
+    quotas: list[QuotaState] = field(default_factory=list)
+    """Written by ``api.quotas`` once the client's quotas are counted; read by it to set the
+    ``RateLimit`` and ``RateLimit-Policy`` fields on the answer."""
 
     in_flight: bool = False
     """Written by the metrics when the in-flight gauge went up; read by them to bring it down once."""

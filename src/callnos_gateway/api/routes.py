@@ -19,8 +19,8 @@ from callnos_gateway.upstream.obs.interface import Interface
 
 V1 = "/v1/"
 CONVERTER = re.compile(r"<(?:[^<>:]+:)?([^<>:]+)>")  # "<string:holiday_id>" -> "<holiday_id>"
-READ_PROBLEMS = (400, 401, 403, 502, 504)
-KEYED_PROBLEMS = (400, 401, 403, 409, 413, 422, 502, 503, 504)  # a JSON body and an Idempotency-Key
+READ_PROBLEMS = (400, 401, 403, 429, 502, 503, 504)
+KEYED_PROBLEMS = (400, 401, 403, 409, 413, 422, 429, 502, 503, 504)  # a JSON body and an Idempotency-Key
 A_READ = "A read: it takes nothing upstream, and the gateway sends it once more\nafter a read timeout or a 5xx."
 
 

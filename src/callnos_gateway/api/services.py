@@ -10,10 +10,11 @@ from callnos_gateway.upstream.api import UpstreamApi
 from callnos_gateway.settings import Settings
 from callnos_gateway.stores.dead_letters import DeadLetters
 from callnos_gateway.stores.idempotency import IdempotencyStore, open_store
+from callnos_gateway.stores.quotas import QuotaCounter
 from callnos_gateway.api.schemas.center import CenterQuerySchema
 from callnos_gateway.api.schemas.call_data import CallDataRequestSchema
 from callnos_gateway.api.schemas.results import ResultRequestSchema
-from callnos_gateway.api import metrics
+from callnos_gateway.api import metrics, protection_metrics
 from callnos_gateway.api.inbound import KeyRing
 
 EXTENSION = "callnos"
@@ -31,13 +32,15 @@ class Gateway:
     result_schema: ResultRequestSchema
     idempotency: IdempotencyStore  # opens its file or connection on first use, after fork
     dead_letters: DeadLetters
+    quotas: QuotaCounter  # opens its store on first use, after fork
 
     @classmethod
     def install(cls, app: Flask, settings: Settings) -> Gateway:
         """Build the objects once per app (no network, no thread)."""
         gateway = cls(
             settings=settings,
-            upstream=UpstreamApi(settings, on_token_event=metrics.count_token_event),
+            upstream=UpstreamApi(settings, on_token_event=metrics.count_token_event,
+                                 protection_events=protection_metrics.EVENTS),
             keys=KeyRing(settings.api_keys, settings.clients),
             request_schema=CallDataRequestSchema(
                 max_batch=settings.max_batch, sub_cc_no=settings.sub_cc_no, vdn_id=settings.vdn_id
@@ -49,6 +52,7 @@ class Gateway:
             ),
             idempotency=open_store(settings.idempotency_url),
             dead_letters=DeadLetters(settings.dead_letter_dir),
+            quotas=QuotaCounter(settings.quota_url or "memory"),
         )
         app.extensions[EXTENSION] = gateway
         return gateway

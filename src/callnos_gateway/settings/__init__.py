@@ -28,6 +28,7 @@ from callnos_gateway.settings.store_urls import (
     token_store_problem,
 )
 from callnos_gateway.settings.upstream_paths import DOCUMENTED_PATHS, path_setting
+from callnos_gateway.settings.quotas import QUOTA_URL_DEFAULT, quota_problem
 
 PREFIX = "CALLNOS_"
 AUTH_MODES = ("static", "login")
@@ -75,6 +76,14 @@ class Settings:
     token_store: str | None = None  # None: the default SQLite file, filled in by __post_init__
     ready_timeout: float = 2.0
     header_timeout: float = 10.0
+    # Quotas and upstream protection (docs/API.md "Quotas and upstream protection").
+    quota_requests: str | None = None  # default per-client quota; None: unlimited
+    quota_records: str | None = None
+    quota_url: str | None = None  # None: the default SQLite file; also holds upstream slots and the circuit
+    upstream_concurrency: int = 10
+    upstream_queue_timeout: float = 2.0
+    breaker_failures: int = 5
+    breaker_cooldown: float = 10.0
 
     def __post_init__(self) -> None:
         if self.total_timeout is None:
@@ -83,6 +92,7 @@ class Settings:
         # The stores' effective URLs, so logs and check-config show where state really lives.
         object.__setattr__(self, "idempotency_url", self.idempotency_url or IDEMPOTENCY_DEFAULT_URL)
         object.__setattr__(self, "token_store", self.token_store or TOKEN_STORE_DEFAULT_URL)
+        object.__setattr__(self, "quota_url", self.quota_url or QUOTA_URL_DEFAULT)
         check_consistency(self)
 
     @property
@@ -113,6 +123,7 @@ class Settings:
         """
         safe = {f.name: _safe_value(getattr(self, f.name), secret=not f.repr) for f in fields(self)}
         safe["clients"] = sorted({client.label for client in self.clients})  # names, never digests
+        safe["client_quotas"] = {client.label: dict(client.quotas) for client in self.clients if client.quotas}
         return safe
 
     def secrets(self) -> tuple[str, ...]:
@@ -183,8 +194,21 @@ def check_consistency(settings: Settings) -> None:
             problems["PATH_" + name.upper()] = path_problem
     if settings.token_store and (token_problem := token_store_problem(settings.token_store)):
         problems["TOKEN_STORE"] = token_problem
+    problems.update(_protection_problems(settings))
     if problems:
         raise ConfigError({PREFIX + name: [text] for name, text in problems.items()})
+
+
+def _protection_problems(settings: Settings) -> dict[str, str]:
+    """The quota defaults and the store of quotas, slots and the circuit."""
+    problems = {}
+    for name in ("QUOTA_REQUESTS", "QUOTA_RECORDS"):
+        text = getattr(settings, name.lower())
+        if text is not None and (problem := quota_problem(text)):
+            problems[name] = problem
+    if settings.quota_url and (store_problem := token_store_problem(settings.quota_url)):
+        problems["QUOTA_URL"] = store_problem
+    return problems
 
 
 def load_settings() -> Settings:
@@ -251,6 +275,20 @@ def _read_values(env: Env) -> dict[str, Any]:
         "token_store": env.str("TOKEN_STORE", None) or None,
         "ready_timeout": env.float("READY_TIMEOUT", 2.0, validate=positive),
         "header_timeout": env.float("HEADER_TIMEOUT", 10.0, validate=positive),
+        **_protection_values(env, positive),
+    }
+
+
+def _protection_values(env: Env, positive: validate.Range) -> dict[str, Any]:
+    """Quotas, the upstream concurrency cap and the circuit breaker."""
+    return {
+        "quota_requests": env.str("QUOTA_REQUESTS", None) or None,
+        "quota_records": env.str("QUOTA_RECORDS", None) or None,
+        "quota_url": env.str("QUOTA_URL", None) or None,
+        "upstream_concurrency": env.int("UPSTREAM_CONCURRENCY", 10, validate=validate.Range(min=1, max=10_000)),
+        "upstream_queue_timeout": env.float("UPSTREAM_QUEUE_TIMEOUT", 2.0, validate=validate.Range(min=0, max=600)),
+        "breaker_failures": env.int("BREAKER_FAILURES", 5, validate=validate.Range(min=1, max=10_000)),
+        "breaker_cooldown": env.float("BREAKER_COOLDOWN", 10.0, validate=positive),
     }
 
 

@@ -8,6 +8,8 @@ per key::
     key_sha256 = "9f86d081..."            # 64 hex digits: SHA-256 of the key, never the key
     tasks = ["1001", "1002"]              # task ids it may touch, or ["*"] for every task
     allow = ["tasks", "call-data"]        # optional; default every scope in SCOPES
+    requests = "600/minute"               # optional quota; default CALLNOS_QUOTA_REQUESTS
+    records = "20000/hour"                # optional quota; default CALLNOS_QUOTA_RECORDS
 
 Any rule broken is a ``ConfigError`` naming the setting and the entry, so a
 bad file stops the start. Without a file, each ``CALLNOS_API_KEYS`` key is an
@@ -28,11 +30,12 @@ from pathlib import Path
 from typing import Any
 
 from callnos_gateway.errors import ConfigError
+from callnos_gateway.settings.quotas import QUOTA_NAMES, quota_problem
 
 SETTING = "CALLNOS_CLIENTS_FILE"
 SCOPES = ("tasks", "call-data", "holidays", "results")
 ALL_TASKS = "*"
-FIELDS = frozenset({"name", "key_sha256", "tasks", "allow"})
+FIELDS = frozenset({"name", "key_sha256", "tasks", "allow", *QUOTA_NAMES})
 HEX_DIGEST = re.compile(r"[0-9a-fA-F]{64}")
 LABEL_HEX = 12  # an unnamed key shows as this many hex digits of its digest, never more
 ANONYMOUS_ID = "anonymous"
@@ -51,6 +54,7 @@ class Client:
     digest: bytes = field(repr=False)
     tasks: frozenset[str] | None = None  # None: every task ("*")
     allow: frozenset[str] = frozenset(SCOPES)
+    quotas: tuple[tuple[str, str], ...] = ()  # (quota name, "600/minute") named in the file
 
     @property
     def key_id(self) -> str:
@@ -138,7 +142,8 @@ def _client(entry: object, where: str) -> Client:
     if unknown := sorted(set(entry) - FIELDS):
         raise _error(f"{where}: unknown field {unknown[0]!r}")
     return Client(name=name, digest=_digest(entry.get("key_sha256"), where),
-                  tasks=_tasks(entry.get("tasks"), where), allow=_allow(entry.get("allow", list(SCOPES)), where))
+                  tasks=_tasks(entry.get("tasks"), where), allow=_allow(entry.get("allow", list(SCOPES)), where),
+                  quotas=_quotas(entry, where))
 
 
 def _digest(value: object, where: str) -> bytes:
@@ -166,6 +171,14 @@ def _allow(value: object, where: str) -> frozenset[str]:
         if word not in SCOPES:
             raise _error(f"{where}: unknown allow word {word!r}; use {', '.join(SCOPES)}")
     return frozenset(value)
+
+
+def _quotas(entry: dict[str, Any], where: str) -> tuple[tuple[str, str], ...]:
+    """The quotas the entry names, each checked: one that cannot be read stops the start."""
+    for name in QUOTA_NAMES:
+        if name in entry and (problem := quota_problem(entry[name])):
+            raise _error(f"{where}: {name} {problem}")
+    return tuple((name, entry[name]) for name in QUOTA_NAMES if name in entry)
 
 
 def _refuse_duplicate_digests(clients: tuple[Client, ...], path: str) -> None:

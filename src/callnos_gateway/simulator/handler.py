@@ -107,6 +107,13 @@ class SimHandler(BaseHTTPRequestHandler):
         return path, (path[len(prefix):] if path.startswith(prefix + "/") else None)
 
     def _upstream(self, endpoint: str, body: bytes) -> None:
+        self.state.stats.enter()
+        try:
+            self._upstream_call(endpoint, body)
+        finally:
+            self.state.stats.leave()
+
+    def _upstream_call(self, endpoint: str, body: bytes) -> None:
         stats = self.state.stats
         try:
             fault = self._fault_for(endpoint)

@@ -18,6 +18,7 @@ _COUNTERS = (
     "login", "refresh", "callnos", "callnos_ok", "callnos_unauthorized",
     "records_out", "records_taken", "internal_errors",
     "tasks", "isholiday", "result", "midresult", "discovery", "business_unauthorized",
+    "in_flight", "max_in_flight",  # upstream calls being answered now, and the most at once since reset
 )
 _AUTH_NAMES = ("authorization", "authentication")
 
@@ -34,7 +35,9 @@ class Stats:
     def reset(self) -> None:
         """Set every counter back to zero."""
         with self._lock:
+            in_flight = self._data.get("in_flight", 0)
             self._data = dict.fromkeys(_COUNTERS, 0)
+            self._data["in_flight"] = in_flight  # calls still running when reset must still leave
             self._data.update(
                 by_task={}, last_headers={}, last_login_headers={}, last_headers_by_endpoint={},
                 login_auth_headers={}, faults_applied={},
@@ -59,6 +62,17 @@ class Stats:
         seen = self._data["login_auth_headers"]
         for name in self._auth_names.intersection(lowered):
             seen[name] = seen.get(name, 0) + 1
+
+    def enter(self) -> None:
+        """A call to an upstream endpoint began: count it in flight (and the most at once)."""
+        with self._lock:
+            self._data["in_flight"] += 1
+            self._data["max_in_flight"] = max(self._data["max_in_flight"], self._data["in_flight"])
+
+    def leave(self) -> None:
+        """A call to an upstream endpoint ended (answered, failed or dropped)."""
+        with self._lock:
+            self._data["in_flight"] -= 1
 
     def taken(self, key: TaskKey, count: int) -> None:
         """Count records taken off a task's queue."""

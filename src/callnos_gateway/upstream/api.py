@@ -18,6 +18,7 @@ from callnos_gateway.settings import Settings
 from callnos_gateway.upstream.obs import call_result, callnos, discovery, isholiday, midresult, tasks
 from callnos_gateway.upstream.obs.exchange import Answered, Caller
 from callnos_gateway.upstream.obs.login import LoginApi
+from callnos_gateway.upstream.protection import Guard, ProtectionEvents
 from callnos_gateway.stores.tokens import open_token_store, token_key
 from callnos_gateway.upstream.transport import Transport
 
@@ -46,11 +47,13 @@ class UpstreamApi:
         settings: Settings,
         transport: Transport | None = None,
         on_token_event: Callable[[str], None] = lambda name: None,
+        protection_events: ProtectionEvents | None = None,
     ) -> None:
         self.settings = settings
         self.transport = transport or Transport(settings)
         self.tokens = make_token_source(settings, self.transport, on_token_event)
-        self.caller = Caller(settings, self.transport, self.tokens)
+        self.guard = Guard(settings, protection_events)
+        self.caller = Caller(settings, self.transport, self.tokens, self.guard)
 
     def callnos(self, body: dict[str, int], request_id: str) -> Answered[NormalisedBatch]:
         """Take one batch, normalised; an unreadable answer raises ``UpstreamBadResponse`` with its reply."""

@@ -19,6 +19,7 @@ from callnos_gateway.errors import NO_REQUEST_SENT, MayHaveArrived, UpstreamAuth
 from callnos_gateway.settings import Settings
 from callnos_gateway.upstream.auth import CallnosAuth, TokenSource
 from callnos_gateway.upstream.obs.interface import NEVER_RESEND, Interface
+from callnos_gateway.upstream.protection import Guard
 from callnos_gateway.upstream.transport import Transport, UpstreamReply
 
 log = logging.getLogger(__name__)
@@ -38,8 +39,9 @@ class Answered(Generic[T]):
 class Caller:
     """Calls business interfaces with the configured paths and business token."""
 
-    def __init__(self, settings: Settings, transport: Transport, tokens: TokenSource) -> None:
+    def __init__(self, settings: Settings, transport: Transport, tokens: TokenSource, guard: Guard | None = None) -> None:
         self.paths = settings.paths
+        self.guard = guard or Guard(settings)  # the concurrency cap and the circuit breaker (upstream.protection)
         self.transport = transport
         self.tokens = tokens
         self.kind = settings.business_token
@@ -47,7 +49,14 @@ class Caller:
         self.auth = CallnosAuth(tokens, settings.auth_header, kind=self.kind)
 
     def call(self, interface: Interface, body: dict[str, Any], request_id: str, read: Callable[[bytes], T]) -> Answered[T]:
-        """Send ``body`` to ``interface`` and read its 2xx answer; raise the gateway's errors."""
+        """Send ``body`` to ``interface`` and read its 2xx answer; raise the gateway's errors.
+
+        The guard may refuse first (circuit open, no slot in time): then nothing is sent.
+        """
+        with self.guard.passage():
+            return self._call(interface, body, request_id, read)
+
+    def _call(self, interface: Interface, body: dict[str, Any], request_id: str, read: Callable[[bytes], T]) -> Answered[T]:
         begun = time.monotonic()
         self._token_first()
         attempts = 1 + interface.retry.extra_attempts
