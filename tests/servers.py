@@ -123,7 +123,8 @@ def gunicorn_process(
     """``command`` (run by bash, with the venv's bin first on PATH) on a free port with ``env`` added."""
     port = free_port()
     argv = ["bash", "-c", f"exec {command}"]
-    env = {"CALLNOS_TOKEN_STORE": f"sqlite:///{tmp_path}/token-store.sqlite3", **env}  # no token of another test
+    env = {"CALLNOS_TOKEN_STORE": f"sqlite:///{tmp_path}/token-store.sqlite3",  # no token of another test
+           "CALLNOS_LEDGER_URL": f"sqlite:///{tmp_path}/ledger.sqlite3", **env}
     full_env = gunicorn_env(env, port, workers, threads)
     with _serving(argv, port, tmp_path / f"gunicorn-{port}.log", "/healthz", full_env) as running:
         yield running

@@ -8,6 +8,7 @@ from flask_smorest import Api
 from callnos_gateway.settings import Settings, load_settings
 from callnos_gateway.api.schemas.answers import ProblemSchema
 from callnos_gateway.api import access_log, calldata, docs, health, holidays, metrics, request_record, results, tasks
+from callnos_gateway.api import outstanding
 from callnos_gateway.api.authorise import authorise_request
 from callnos_gateway.api.services import Gateway
 from callnos_gateway.api.problems import register_problem_handlers
@@ -50,6 +51,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     # The /v1 views register under their declared routes (api.routes); tests/test_routes.py checks the app serves exactly those.
     for blueprint in (tasks.blp, calldata.blp, holidays.blp, results.blp, health.blp, metrics.blp):
         api.register_blueprint(blueprint)
+    api.register_blueprint(outstanding.blp)
     app.register_blueprint(docs.blp)
     register_problem_handlers(app)
     Gateway.install(app, settings)

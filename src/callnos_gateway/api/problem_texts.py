@@ -19,7 +19,8 @@ PROBLEMS = {
     413: "Body over CALLNOS_MAX_BODY_BYTES.",
     422: "The Idempotency-Key was used with a different request body.",
     502: "Upstream unreachable, refused credentials, failed, rejected or answered badly.",
-    503: "The idempotency store is unavailable (only requests with an Idempotency-Key).",
+    503: "The idempotency store is unavailable (only requests with an Idempotency-Key), or the ledger cannot be "
+         "written (ledger_unavailable: found before anything is taken).",
     504: "Upstream did not answer in time.",
 }
 
@@ -31,6 +32,8 @@ def retry_text(interface: Interface) -> str:
 
 def problem_descriptions(route: Route) -> dict[int, str]:
     """The description of each problem status the route documents."""
+    if route.interface is None:
+        return {status: PROBLEMS[status] for status in route.problems}
     after_sending = (retry_text(route.interface), route.interface.warning)
     derived = {
         502: _sentences(PROBLEMS[502], route.bad_answer, *after_sending),

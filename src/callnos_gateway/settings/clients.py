@@ -30,7 +30,7 @@ from typing import Any
 from callnos_gateway.errors import ConfigError
 
 SETTING = "CALLNOS_CLIENTS_FILE"
-SCOPES = ("tasks", "call-data", "holidays", "results")
+SCOPES = ("tasks", "call-data", "holidays", "results", "outstanding")
 ALL_TASKS = "*"
 FIELDS = frozenset({"name", "key_sha256", "tasks", "allow"})
 HEX_DIGEST = re.compile(r"[0-9a-fA-F]{64}")
