@@ -11,7 +11,7 @@ import orjson
 from marshmallow import Schema, ValidationError, fields, validate
 
 from callnos_gateway.stores.ledger import Batch, Cursor, Entry
-from callnos_gateway.api.schemas.answers import RecordSchema
+from callnos_gateway.api.schemas.answers import CallDataResponseSchema, RecordSchema
 
 MAX_LIMIT = 1000
 SECONDS = validate.Range(min=0, max=10 * 365 * 86400)
@@ -83,11 +83,10 @@ class RedeliveredRecordSchema(RecordSchema):
     attempts = fields.Integer(metadata={"description": "Times handed out, this one included."})
 
 
-class ClaimResponseSchema(Schema):
-    batch_id = fields.String(required=True, metadata={"description": "A new batch id; also in X-Batch-ID."})
+class ClaimResponseSchema(CallDataResponseSchema):
+    """The call-data answer's shape, under a new batch id, with the task id as it was sent."""
+
     task_id = fields.Raw(required=True)
-    version = fields.String(allow_none=True)
-    count = fields.Integer(required=True)
     records = fields.List(fields.Nested(RedeliveredRecordSchema), required=True)
 
 

@@ -12,7 +12,8 @@ request, so it is safe before gunicorn forks.
 
 from __future__ import annotations
 
-from callnos_gateway.settings.store_urls import LEDGER_DEFAULT_URL, SQLITE_PREFIX, shared_store_problem
+from callnos_gateway.settings.store_urls import LEDGER_DEFAULT_URL
+from callnos_gateway.stores.connections import by_url
 from callnos_gateway.stores.ledger.base import (
     Batch, Cursor, Entry, Expired, LedgerStore, LedgerUnavailable, Page, TaskSummary,
 )
@@ -27,10 +28,4 @@ __all__ = [
 
 def open_ledger(url: str | None) -> LedgerStore:
     """Build the store a URL names (the default when None), opening nothing yet."""
-    url = url or LEDGER_DEFAULT_URL
-    problem = shared_store_problem(url)
-    if problem:
-        raise ValueError(problem)
-    if url.startswith(SQLITE_PREFIX):
-        return SQLiteLedger(url[len(SQLITE_PREFIX):])
-    return RedisLedger(url)
+    return by_url(url or LEDGER_DEFAULT_URL, SQLiteLedger, RedisLedger)
