@@ -13,11 +13,11 @@ import os
 import time
 from pathlib import Path
 
-from bench import e2e, normalise, parser, report, tracing_cost
+from bench import e2e, ledger, normalise, parser, report, tracing_cost
 from bench.features import Variant
 from bench.timing import machine
 
-SECTIONS = ("e2e", "normalise", "parser", "tracing")
+SECTIONS = ("e2e", "normalise", "parser", "tracing", "ledger")
 DEFAULT_OUT = Path(__file__).with_name("results.json")
 
 
@@ -31,7 +31,8 @@ def main() -> None:
         print(_render(section, results[section]) + "\n", flush=True)
     results["load_average_after"] = [round(value, 2) for value in os.getloadavg()]
     results["seconds"] = round(time.monotonic() - started, 1)
-    results["verdicts"] = [{"target": t, "measured": m, "met": met} for t, m, met in report.verdicts(results)]
+    found = report.verdicts(results) + (ledger.verdicts(results["ledger"]) if "ledger" in results else [])
+    results["verdicts"] = [{"target": t, "measured": m, "met": met} for t, m, met in found]
     _summarise(results)
     args.out.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     print(f"\nwritten to {args.out} in {results['seconds']} s")
@@ -81,12 +82,14 @@ def _run(section: str, args: argparse.Namespace):
         return parser.run(args.rounds or 5)
     if section == "tracing":
         return tracing_cost.run(args.rounds or 7)
+    if section == "ledger":
+        return ledger.run(args.rounds or 5)
     return e2e.run(args.rounds or 3, args.against, tuple(args.variant))
 
 
 def _render(section: str, result) -> str:
     renderers = {"normalise": report.normalise, "parser": report.parser, "e2e": report.e2e,
-                 "tracing": tracing_cost.render}
+                 "tracing": tracing_cost.render, "ledger": ledger.render}
     return renderers[section](result)
 
 
@@ -94,7 +97,8 @@ def _summarise(results: dict) -> None:
     info = results["machine"]
     print(f"machine: {info['cores']} cores ({info['cpu']}), Python {info['python']}, "
           f"load average {info['load_average']} before, {results['load_average_after']} after")
-    rows = [[target, measured, "met" if met else "NOT met"] for target, measured, met in report.verdicts(results)]
+    found = report.verdicts(results) + (ledger.verdicts(results["ledger"]) if "ledger" in results else [])
+    rows = [[target, measured, "met" if met else "NOT met"] for target, measured, met in found]
     if rows:
         print("\n" + report.table(["target (realistic records decide)", "measured", "verdict"], rows))
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 import os
+import tempfile
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -21,6 +23,8 @@ CALLNOS = "/rest/isales/v1/openapi/obs/business/callnos"
 LOGIN = "/rest/isales/v1/openapi/obs/auth/login"
 REFRESH = "/rest/isales/v1/openapi/obs/auth/refresh"
 FETCH = {"task_id": 1001, "batch_size": 5}
+LEDGER_DIR = tempfile.mkdtemp(prefix="callnos-test-ledgers-")  # each in-process app keeps its own ledger file here
+_LEDGERS = itertools.count()
 
 
 @pytest.fixture(autouse=True)
@@ -46,6 +50,7 @@ def settings_for(upstream_url: str, **overrides) -> Settings:
         dead_letter_dir=None,
         token_store="memory",  # in-process apps keep their own token unless a test names a store
         quota_url="memory",  # and their own quotas, slots and circuit
+        ledger_url=f"sqlite:///{LEDGER_DIR}/ledger-{next(_LEDGERS)}.sqlite3",  # a ledger of its own
     )
     values.update(overrides)
     return Settings(**values)

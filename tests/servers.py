@@ -124,7 +124,8 @@ def gunicorn_process(
     port = free_port()
     argv = ["bash", "-c", f"exec {command}"]
     env = {"CALLNOS_TOKEN_STORE": f"sqlite:///{tmp_path}/token-store.sqlite3",  # no token of another test
-           "CALLNOS_QUOTA_URL": f"sqlite:///{tmp_path}/quotas.sqlite3", **env}  # nor its quotas, slots or circuit
+           "CALLNOS_QUOTA_URL": f"sqlite:///{tmp_path}/quotas.sqlite3",  # nor its quotas, slots or circuit
+           "CALLNOS_LEDGER_URL": f"sqlite:///{tmp_path}/ledger.sqlite3", **env}  # nor its ledger
     full_env = gunicorn_env(env, port, workers, threads)
     with _serving(argv, port, tmp_path / f"gunicorn-{port}.log", "/healthz", full_env) as running:
         yield running

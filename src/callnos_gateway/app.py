@@ -10,6 +10,7 @@ from callnos_gateway.api.schemas.answers import ProblemSchema
 from callnos_gateway.api import access_log, calldata, docs, health, holidays, metrics, request_record, results, tasks
 from callnos_gateway.api import traces
 from callnos_gateway.api import quotas
+from callnos_gateway.api import outstanding
 from callnos_gateway.api.authorise import authorise_request
 from callnos_gateway.api.services import Gateway
 from callnos_gateway.api.problems import register_problem_handlers
@@ -52,6 +53,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     # The /v1 views register under their declared routes (api.routes); tests/test_routes.py checks the app serves exactly those.
     for blueprint in (tasks.blp, calldata.blp, holidays.blp, results.blp, health.blp, metrics.blp):
         api.register_blueprint(blueprint)
+    api.register_blueprint(outstanding.blp)
     app.register_blueprint(docs.blp)
     register_problem_handlers(app)
     gateway = Gateway.install(app, settings)

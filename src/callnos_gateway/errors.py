@@ -139,6 +139,13 @@ class IdempotencyStoreUnavailable(NotReady):
     title = "Idempotency store unavailable"
 
 
+class LedgerUnavailable(NotReady):
+    """The ledger could not be written: checked before callnos is called, so nothing was taken."""
+
+    code = "ledger_unavailable"
+    title = "Ledger unavailable"
+
+
 class UpstreamError(GatewayError):
     """The upstream, or the way to it, failed."""
 

@@ -8,6 +8,8 @@ import uuid
 from flask import Response, request
 from marshmallow import ValidationError
 
+from callnos_gateway.errors import UpstreamError
+from callnos_gateway.api.ledger_books import client_label
 from callnos_gateway.api.schemas.call_data import CallDataRequestSchema, CallnosQuery
 from callnos_gateway.api.schemas.answers import CallDataResponseSchema, render_batch
 from callnos_gateway.api.services import Gateway, current_gateway
@@ -47,11 +49,18 @@ def fetch_call_data() -> Response:
 
 
 def _fetch(gateway: Gateway, query: CallnosQuery) -> Response:
-    """Take one batch upstream and answer it under a new batch id (named before the call, for its problems)."""
+    """Take one batch upstream and answer it under a new batch id (named before the call, for its problems and the ledger)."""
     facts = current()
     facts.batch_id = batch_id = uuid.uuid4().hex
-    batch = from_upstream(lambda: gateway.upstream.callnos(query.upstream_body(), facts.request_id))
+    books = gateway.ledger
+    entry = books.begin(batch_id, facts.request_id, str(query.task_id), client_label(), query.batch_size)
+    try:
+        batch = from_upstream(lambda: gateway.upstream.callnos(query.upstream_body(), facts.request_id))
+    except UpstreamError as error:
+        books.failed(entry, error)
+        raise
     facts.records = len(batch.records)
+    books.settle(entry, batch.records)  # before the answer leaves
     response = Response(render_batch(batch_id, query.task_id, batch), 200, mimetype="application/json")
     response.headers[BATCH_HEADER] = batch_id
     return response

@@ -18,7 +18,7 @@ from __future__ import annotations
 import os
 import time
 
-from flask import Flask, Response, request
+from flask import Flask, Response, current_app, request
 from flask_smorest import Blueprint
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
@@ -62,6 +62,9 @@ for _event in TOKEN_EVENTS:
 for _code in UPSTREAM_CODES:
     UPSTREAM_ERRORS.labels(_code)
 
+# app.extensions key: collectors read at each scrape (e.g. from a shared store, so deployment-wide)
+SCRAPE_TIME = "callnos_scrape_time_collectors"
+
 blp = Blueprint("metrics", __name__, description="Prometheus metrics")
 TEXT_CONTENT = {"text/plain": {"schema": {"type": "string"}}}
 
@@ -70,8 +73,16 @@ TEXT_CONTENT = {"text/plain": {"schema": {"type": "string"}}}
 @blp.doc(responses={200: {"description": "Prometheus text format 0.0.4.", "content": TEXT_CONTENT}})
 def metrics() -> Response:
     """All workers' metrics in Prometheus text format (no key needed)."""
-    body = generate_latest(_registry()) + _shared_state()
+    body = generate_latest(_registry()) + generate_latest(_scrape_time_registry()) + _shared_state()
     return Response(body, mimetype=None, content_type=CONTENT_TYPE_PLAIN_0_0_4)
+
+
+def _scrape_time_registry() -> CollectorRegistry:
+    """A fresh registry of the app's scrape-time collectors (never the global one: several apps may run)."""
+    registry = CollectorRegistry(auto_describe=False)
+    for collector in current_app.extensions.get(SCRAPE_TIME, ()):
+        registry.register(collector)
+    return registry
 
 
 def _shared_state() -> bytes:

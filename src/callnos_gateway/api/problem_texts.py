@@ -23,7 +23,8 @@ PROBLEMS = {
          "RateLimit and RateLimit-Policy say when it refills.",
     503: "Nothing was sent upstream: upstream_busy (no upstream slot within the queue wait) or "
          "upstream_unavailable (the circuit to a failing upstream is open), both with Retry-After; "
-         "or idempotency_store_unavailable (only requests with an Idempotency-Key).",
+         "or idempotency_store_unavailable (only requests with an Idempotency-Key); or ledger_unavailable (the ledger "
+         "cannot be written: found before anything is taken).",
     504: "Upstream did not answer in time.",
 }
 
@@ -35,6 +36,8 @@ def retry_text(interface: Interface) -> str:
 
 def problem_descriptions(route: Route) -> dict[int, str]:
     """The description of each problem status the route documents."""
+    if route.interface is None:
+        return {status: PROBLEMS[status] for status in route.problems}
     after_sending = (retry_text(route.interface), route.interface.warning)
     derived = {
         502: _sentences(PROBLEMS[502], route.bad_answer, *after_sending),

@@ -66,4 +66,9 @@ def _write(route: Route, final: bool) -> Response:
 def _send(gateway: Gateway, body: dict[str, object], final: bool) -> Response:
     request_id = current().request_id
     from_upstream(lambda: gateway.upstream.write_result(body, request_id, final))
+    gateway.ledger.resulted(str(body["serviceId"]), str(body["uniqueId"]), final, _text(body.get("status")))
     return json_answer(written_answer(body))
+
+
+def _text(value: object) -> str | None:
+    return None if value is None else str(value)

@@ -32,7 +32,8 @@ class Route:
     path: str  # the URL rule, the metrics' route label
     methods: tuple[str, ...]
     allow: str  # the clients file's ``allow`` word a key's client needs
-    interface: Interface  # the upstream interface it calls: its retry rule and warning make the 502/504 texts
+    interface: Interface | None  # the upstream interface it calls (its retry rule and warning make the 502/504
+    # texts); None for a route that calls nothing upstream
     summary: str
     description: str
     problems: tuple[int, ...]  # the problem statuses its OpenAPI entry documents
@@ -80,7 +81,23 @@ INTERMEDIATE_RESULT = _keyed_write(
     "Same rules as the final result; keys of the two routes never meet.",
 )
 
-ROUTES: tuple[Route, ...] = (TASK_LIST, CALL_DATA, HOLIDAYS, FINAL_RESULT, INTERMEDIATE_RESULT)
+OUTSTANDING = Route(
+    "outstanding", "/v1/outstanding", ("GET",), "outstanding", None,
+    "List the client's open records (handed out, no final result yet), oldest first, and batches of unknown outcome.",
+    "Read from the ledger; nothing is sent upstream. Pages with ``cursor``.",
+    problems=(400, 401, 403, 503),
+)
+OUTSTANDING_CLAIM = Route(
+    "outstanding/claim", "/v1/outstanding/claim", ("POST",), "outstanding", None,
+    "Take over a task's open records older than older_than seconds, each handed to exactly one caller.",
+    "The answer has the call-data shape with a new batch_id; each record is marked\n"
+    "``redelivered`` with its ``attempts``. Nothing is sent upstream. With an\n"
+    "``Idempotency-Key``, a client's retry gets the same records again.",
+    problems=(400, 401, 403, 409, 413, 422, 503), task_in_body=True,
+)
+
+ROUTES: tuple[Route, ...] = (TASK_LIST, CALL_DATA, HOLIDAYS, FINAL_RESULT, INTERMEDIATE_RESULT, OUTSTANDING,
+                             OUTSTANDING_CLAIM)
 
 
 def route_pattern(rule: str) -> str:

@@ -15,6 +15,8 @@ from callnos_gateway.api.schemas.center import CenterQuerySchema
 from callnos_gateway.api.schemas.call_data import CallDataRequestSchema
 from callnos_gateway.api.schemas.results import ResultRequestSchema
 from callnos_gateway.api import metrics, protection_metrics
+from callnos_gateway.api.ledger_books import Books
+from callnos_gateway.api.ledger_metrics import LedgerCollector
 from callnos_gateway.api.inbound import KeyRing
 
 EXTENSION = "callnos"
@@ -33,6 +35,7 @@ class Gateway:
     idempotency: IdempotencyStore  # opens its file or connection on first use, after fork
     dead_letters: DeadLetters
     quotas: QuotaCounter  # opens its store on first use, after fork
+    ledger: Books  # its store opens its file or connection on first use, after fork
 
     @classmethod
     def install(cls, app: Flask, settings: Settings) -> Gateway:
@@ -53,8 +56,12 @@ class Gateway:
             idempotency=open_store(settings.idempotency_url),
             dead_letters=DeadLetters(settings.dead_letter_dir),
             quotas=QuotaCounter(settings.quota_url or "memory"),
+            ledger=Books.from_settings(settings),
         )
         app.extensions[EXTENSION] = gateway
+        if gateway.ledger.store is not None:
+            collector = LedgerCollector(gateway.ledger.store, gateway.ledger.unknown_after)
+            app.extensions.setdefault(metrics.SCRAPE_TIME, []).append(collector)
         return gateway
 
 

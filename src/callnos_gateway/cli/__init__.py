@@ -17,6 +17,7 @@ COMMANDS: dict[str, str] = {
     "check-config": "callnos_gateway.cli.check_config",
     "discover": "callnos_gateway.cli.discover",
     "hash-key": "callnos_gateway.cli.hash_key",
+    "ledger": "callnos_gateway.cli.ledger",
 }
 
 

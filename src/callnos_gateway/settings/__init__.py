@@ -23,6 +23,7 @@ from callnos_gateway.settings.clients import Client, load_clients_file
 from callnos_gateway.errors import ConfigError
 from callnos_gateway.settings.store_urls import (
     IDEMPOTENCY_DEFAULT_URL,
+    LEDGER_DEFAULT_URL,
     TOKEN_STORE_DEFAULT_URL,
     shared_store_problem,
     token_store_problem,
@@ -84,6 +85,9 @@ class Settings:
     upstream_queue_timeout: float = 2.0
     breaker_failures: int = 5
     breaker_cooldown: float = 10.0
+    ledger: bool = True  # CALLNOS_LEDGER=off turns the ledger off
+    ledger_url: str | None = None  # None: the default SQLite file, filled in by __post_init__
+    ledger_ttl: int = 7 * 86400
 
     def __post_init__(self) -> None:
         if self.total_timeout is None:
@@ -93,6 +97,7 @@ class Settings:
         object.__setattr__(self, "idempotency_url", self.idempotency_url or IDEMPOTENCY_DEFAULT_URL)
         object.__setattr__(self, "token_store", self.token_store or TOKEN_STORE_DEFAULT_URL)
         object.__setattr__(self, "quota_url", self.quota_url or QUOTA_URL_DEFAULT)
+        object.__setattr__(self, "ledger_url", self.ledger_url or LEDGER_DEFAULT_URL)
         check_consistency(self)
 
     @property
@@ -195,6 +200,8 @@ def check_consistency(settings: Settings) -> None:
     if settings.token_store and (token_problem := token_store_problem(settings.token_store)):
         problems["TOKEN_STORE"] = token_problem
     problems.update(_protection_problems(settings))
+    if settings.ledger_url and (ledger_problem := shared_store_problem(settings.ledger_url)):
+        problems["LEDGER_URL"] = ledger_problem
     if problems:
         raise ConfigError({PREFIX + name: [text] for name, text in problems.items()})
 
@@ -275,6 +282,9 @@ def _read_values(env: Env) -> dict[str, Any]:
         "token_store": env.str("TOKEN_STORE", None) or None,
         "ready_timeout": env.float("READY_TIMEOUT", 2.0, validate=positive),
         "header_timeout": env.float("HEADER_TIMEOUT", 10.0, validate=positive),
+        "ledger": env.bool("LEDGER", True),
+        "ledger_url": env.str("LEDGER_URL", None) or None,
+        "ledger_ttl": env.int("LEDGER_TTL", 7 * 86400, validate=validate.Range(min=1)),
         **_protection_values(env, positive),
     }
 

@@ -33,7 +33,7 @@ from callnos_gateway.errors import ConfigError
 from callnos_gateway.settings.quotas import QUOTA_NAMES, quota_problem
 
 SETTING = "CALLNOS_CLIENTS_FILE"
-SCOPES = ("tasks", "call-data", "holidays", "results")
+SCOPES = ("tasks", "call-data", "holidays", "results", "outstanding")
 ALL_TASKS = "*"
 FIELDS = frozenset({"name", "key_sha256", "tasks", "allow", *QUOTA_NAMES})
 HEX_DIGEST = re.compile(r"[0-9a-fA-F]{64}")

@@ -11,6 +11,7 @@ REDIS_SCHEMES = ("redis://", "rediss://")
 MEMORY = "memory"
 IDEMPOTENCY_DEFAULT_URL = "sqlite:///var/idempotency.sqlite3"
 TOKEN_STORE_DEFAULT_URL = "sqlite:///var/token-store.sqlite3"
+LEDGER_DEFAULT_URL = "sqlite:///var/ledger.sqlite3"
 
 
 def shared_store_problem(url: str, accepted: str = "sqlite:///<path> or redis://host:port/db") -> str | None:

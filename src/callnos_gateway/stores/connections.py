@@ -14,16 +14,32 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TypeVar
 
 import redis
 from redis.backoff import ExponentialBackoff
 from redis.commands.core import Script
 from redis.retry import Retry
 
+from callnos_gateway.settings.store_urls import SQLITE_PREFIX, shared_store_problem
+
 
 BUSY_TIMEOUT_MS = 5000
+T = TypeVar("T")
+
+
+def by_url(url: str, sqlite: Callable[[str], T], redis_store: Callable[[str], T]) -> T:
+    """The store a checked shared-store URL names: ``sqlite(path)`` or ``redis_store(url)``, opening nothing yet."""
+    problem = shared_store_problem(url)
+    if problem:
+        raise ValueError(problem)
+    if url.startswith(SQLITE_PREFIX):
+        return sqlite(url[len(SQLITE_PREFIX):])
+    return redis_store(url)
+
+
 class SQLiteFile:
     """One SQLite file in WAL mode: a connection per thread and per process, opened on first use.
 

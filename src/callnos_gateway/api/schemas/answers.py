@@ -67,7 +67,7 @@ class ProblemSchema(Schema):
     upstream_message = fields.String()
     missing_scope = fields.String(metadata={
         "description": "403 forbidden: the client's missing scope, an allow word (tasks, call-data, holidays, "
-                       "results) or tasks (then task_id names the refused task).",
+                       "results, outstanding) or tasks (then task_id names the refused task).",
     })
     task_id = fields.String(metadata={"description": "403 forbidden: the task the client may not touch."})
 

@@ -33,7 +33,8 @@ from callnos_gateway.stores.idempotency.fingerprint import fingerprint, scoped_k
 from callnos_gateway.stores.idempotency.redis_store import RedisStore
 from callnos_gateway.stores.idempotency.sqlite_store import SQLiteStore
 from callnos_gateway.settings.store_urls import IDEMPOTENCY_DEFAULT_URL as DEFAULT_URL
-from callnos_gateway.settings.store_urls import SQLITE_PREFIX, shared_store_problem
+from callnos_gateway.settings.store_urls import shared_store_problem
+from callnos_gateway.stores.connections import by_url
 
 __all__ = [
     "Claimed", "DEFAULT_URL", "IdempotencyStore", "InFlight", "Mismatch", "Outcome", "RedisStore", "Replay",
@@ -48,10 +49,4 @@ def store_url_problem(url: str) -> str | None:
 
 def open_store(url: str | None) -> IdempotencyStore:
     """Build the store a URL names (the default when None), opening nothing yet."""
-    url = url or DEFAULT_URL
-    problem = store_url_problem(url)
-    if problem:
-        raise ValueError(problem)
-    if url.startswith(SQLITE_PREFIX):
-        return SQLiteStore(url[len(SQLITE_PREFIX):])
-    return RedisStore(url)
+    return by_url(url or DEFAULT_URL, SQLiteStore, RedisStore)
