@@ -8,6 +8,7 @@ from flask_smorest import Api
 from callnos_gateway.settings import Settings, load_settings
 from callnos_gateway.api.schemas.answers import ProblemSchema
 from callnos_gateway.api import access_log, calldata, docs, health, holidays, metrics, request_record, results, tasks
+from callnos_gateway.api import openapi_limits
 from callnos_gateway.api.authorise import authorise_request
 from callnos_gateway.api.services import Gateway
 from callnos_gateway.api.problems import register_problem_handlers
@@ -51,6 +52,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     for blueprint in (tasks.blp, calldata.blp, holidays.blp, results.blp, health.blp, metrics.blp):
         api.register_blueprint(blueprint)
     app.register_blueprint(docs.blp)
+    openapi_limits.document_limits(api.spec, settings)  # batch_size's bound is CALLNOS_MAX_BATCH
     register_problem_handlers(app)
     Gateway.install(app, settings)
     app.before_request(_begin_request)
