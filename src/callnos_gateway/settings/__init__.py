@@ -75,6 +75,8 @@ class Settings:
     token_store: str | None = None  # None: the default SQLite file, filled in by __post_init__
     ready_timeout: float = 2.0
     header_timeout: float = 10.0
+    body_timeout: float = 10.0  # a declared body must have arrived this long after the headers
+    send_timeout: float = 30.0  # a client that reads nothing of its answer this long is closed
 
     def __post_init__(self) -> None:
         if self.total_timeout is None:
@@ -251,6 +253,8 @@ def _read_values(env: Env) -> dict[str, Any]:
         "token_store": env.str("TOKEN_STORE", None) or None,
         "ready_timeout": env.float("READY_TIMEOUT", 2.0, validate=positive),
         "header_timeout": env.float("HEADER_TIMEOUT", 10.0, validate=positive),
+        "body_timeout": env.float("BODY_TIMEOUT", 10.0, validate=positive),
+        "send_timeout": env.float("SEND_TIMEOUT", 30.0, validate=positive),
     }
 
 
