@@ -16,6 +16,7 @@ SECONDS = 8.0
 SCALE = 0.08  # -H and -B: 320 connections, -X: 80
 P99_LIMIT_MS = 1000.0
 
+
 @pytest.fixture(scope="module")
 def shipped():
     with shipped_gateway() as gateway:
