@@ -9,9 +9,10 @@ import subprocess
 import sys
 
 import pytest
+import requests
 
 from conftest import SIM_PASSWORD, SIM_USER
-from servers import BIN, ROOT, free_port
+from servers import BIN, ROOT, free_port, gunicorn_process
 
 LOCAL_ENV = str(ROOT / "envs" / "local.env")
 SECRETS = {
@@ -80,8 +81,36 @@ def test_a_missing_env_file_is_named():
 def test_connect_gets_a_token_from_the_simulator_and_never_calls_callnos(sim):
     result = check_config(login_env(sim.url), "--connect")
     assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout)["connect"] == {"ready": True, "auth_mode": "login"}
+    assert json.loads(result.stdout)["connect"] == {"ready": True, "auth_mode": "login", "token_shared": True}
     assert (sim.stats()["login"], sim.stats()["callnos"]) == (1, 0)
+
+
+def test_connect_logs_in_afresh_even_with_a_valid_token_in_the_store(sim, tmp_path):
+    env = login_env(sim.url, CALLNOS_TOKEN_STORE=f"sqlite:///{tmp_path / 'tokens.sqlite3'}")
+    for run in (1, 2):  # the second run finds the first one's token stored and still valid: it logs in anyway
+        result = check_config(env, "--connect")
+        assert result.returncode == 0, result.stderr
+        assert json.loads(result.stdout)["connect"] == {"ready": True, "auth_mode": "login", "token_shared": True}
+        assert (sim.stats()["login"], sim.stats()["callnos"]) == (run, 0)
+    # A password changed upstream but not here: the stored token still works, and check-config must not say "ok".
+    result = check_config({**env, "CALLNOS_PASSWORD": "not-the-password"}, "--connect")
+    assert result.returncode == 4 and json.loads(result.stdout)["connect"]["code"] == "upstream_auth_failed"
+
+
+def test_a_running_deployment_takes_the_token_check_config_got_on_an_invalidating_upstream(sim, tmp_path):
+    """Each login ends the earlier sessions: the workers' token dies, and they take the new one from the store."""
+    sim.set_invalidating_login(True)
+    env = login_env(sim.url, CALLNOS_TOKEN_STORE=f"sqlite:///{tmp_path / 'tokens.sqlite3'}",
+                    CALLNOS_SUB_CC_NO="1", CALLNOS_VDN_ID="1")
+    fetch = {"json": {"task_id": 1001, "batch_size": 2}, "headers": {"X-API-Key": "k-check-1", "Connection": "close"}}
+    with gunicorn_process(tmp_path, env, workers=2) as gateway:
+        before = [requests.post(gateway.url + "/v1/call-data", timeout=10, **fetch) for _ in range(4)]
+        logins = sim.stats()["login"]
+        result = check_config(env, "--connect")
+        assert result.returncode == 0 and json.loads(result.stdout)["connect"]["token_shared"] is True
+        after = [requests.post(gateway.url + "/v1/call-data", timeout=10, **fetch) for _ in range(6)]
+    assert [answer.status_code for answer in before + after] == [200] * 10
+    assert sim.stats()["login"] == logins + 1  # check-config's login only: no worker logged in again
 
 
 def test_connect_reports_the_problem_code_of_a_refused_login(sim):

@@ -17,10 +17,12 @@ import pytest
 import requests
 
 from conftest import API_KEY, FETCH, SIM_PASSWORD, SIM_USER
-from servers import gunicorn_process, worker_pids
+from servers import GUNICORN_COMMAND, gunicorn_process, worker_pids
 from callnos_gateway.simulator.records import customer_id
 
-TASK = (1, 1, FETCH["task_id"])  # (subCCNo, vdnId, serviceId) with the default ids
+TASK = (1, 1, FETCH["task_id"])
+# The gateway with a store that exits its worker right after storing (tests/crash_after_store_wsgi.py).
+CRASH_AFTER_STORE = GUNICORN_COMMAND.replace(" callnos_gateway.wsgi:app", " --pythonpath tests crash_after_store_wsgi:app")  # (subCCNo, vdnId, serviceId) with the default ids
 
 
 def gateway_env(sim, store_url: str, **extra: str) -> dict[str, str]:
@@ -92,8 +94,7 @@ def test_a_client_that_gave_up_waiting_gets_its_batch_on_retry(sim, tmp_path, st
 
 
 def test_an_answer_stored_by_a_worker_that_died_before_sending_it_is_not_lost(sim, tmp_path, store_url):
-    env = gateway_env(sim, store_url, CALLNOS_TEST_CRASH_AFTER_STORE="1")
-    with gunicorn_process(tmp_path, env, workers=1) as gateway:
+    with gunicorn_process(tmp_path, gateway_env(sim, store_url), workers=1, command=CRASH_AFTER_STORE) as gateway:
         crashed_worker = worker_pids(gateway.process.pid)
         with pytest.raises(requests.ConnectionError):
             post(gateway.url, "survive")  # the worker exits after storing, before answering

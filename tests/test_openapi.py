@@ -7,7 +7,7 @@ import re
 import pytest
 from openapi_spec_validator import validate
 
-from conftest import settings_for
+from conftest import API_KEY, settings_for
 
 NOT_API = {"/openapi.json", "/docs", "/docs/assets/<path:filename>"}  # the docs themselves
 IMPLICIT = {"HEAD", "OPTIONS"}
@@ -93,3 +93,16 @@ def test_the_result_request_schema_refuses_unknown_fields(document):
     schema = document["components"]["schemas"]["ResultRequest"]
     assert set(schema["required"]) == {"task_id", "customer_id"} and schema["additionalProperties"] is False
     assert schema["properties"]["call_ended_at"]["format"] == "date-time"
+
+
+@pytest.mark.parametrize("max_batch", [500, 37])
+def test_batch_size_states_the_bounds_the_gateway_enforces(gateway, max_batch):
+    client = gateway(settings_for("http://127.0.0.1:9", max_batch=max_batch))
+    batch_size = client.get("/openapi.json").json["components"]["schemas"]["CallDataRequest"]["properties"]["batch_size"]
+    assert (batch_size["minimum"], batch_size["maximum"]) == (1, max_batch)
+    headers = {"X-API-Key": API_KEY}
+    for refused in (0, max_batch + 1):  # just outside the document's bounds: refused with a 400
+        answer = client.post("/v1/call-data", json={"task_id": 1001, "batch_size": refused}, headers=headers)
+        assert answer.status_code == 400 and answer.json["code"] == "invalid_request"
+    inside = client.post("/v1/call-data", json={"task_id": 1001, "batch_size": max_batch}, headers=headers)
+    assert inside.status_code == 502  # accepted, then the (absent) upstream fails: not refused as invalid

@@ -9,6 +9,7 @@ incomplete headers being closed. Real sockets on loopback; bounded in time.
 
 from __future__ import annotations
 
+import json
 import socket
 import time
 
@@ -95,9 +96,10 @@ def test_a_normal_client_is_served_while_the_load_is_open(gateway, sim, load):
 
 @pytest.fixture(scope="module")
 def quick(sim, tmp_path_factory):
-    """A gateway whose connections get 1 s for their request headers."""
+    """A gateway whose connections get 1 s for their request headers, 1 s for the body, 1 s to read the answer."""
     tmp = tmp_path_factory.mktemp("quick")
-    env = gateway_env(sim.url, tmp / "idempotency.sqlite3", CALLNOS_HEADER_TIMEOUT="1")
+    env = gateway_env(sim.url, tmp / "idempotency.sqlite3", CALLNOS_HEADER_TIMEOUT="1", CALLNOS_BODY_TIMEOUT="1",
+                      CALLNOS_SEND_TIMEOUT="1")
     with gunicorn_process(tmp, env, workers=1) as running:
         yield running
 
@@ -109,19 +111,26 @@ def connect(gateway) -> socket.socket:
 
 def seconds_until_closed(conn: socket.socket, drip: bytes = b"", every: float = 0.2) -> float:
     """Send ``drip`` every ``every`` seconds (nothing if empty) until the server closes; how long it took."""
-    started = time.monotonic()
+    return answer_until_closed(conn, drip, every)[0]
+
+
+def answer_until_closed(conn: socket.socket, drip: bytes = b"", every: float = 0.2) -> tuple[float, bytes]:
+    """Like ``seconds_until_closed``, also returning what the server sent meanwhile."""
+    started, received = time.monotonic(), b""
     conn.settimeout(every)
     while time.monotonic() - started < 5:
         try:
             if drip:
                 conn.sendall(drip)
-            if not conn.recv(65536):
-                return time.monotonic() - started
+            chunk = conn.recv(65536)
+            if not chunk:
+                return time.monotonic() - started, received
+            received += chunk
         except TimeoutError:
             continue
         except (ConnectionResetError, BrokenPipeError):
-            return time.monotonic() - started
-    return float("inf")
+            return time.monotonic() - started, received
+    return float("inf"), received
 
 
 def read_answer(conn: socket.socket) -> bytes:
@@ -169,3 +178,57 @@ def test_a_complete_request_within_the_header_timeout_is_answered(quick):
             conn.sendall(piece)
             time.sleep(0.3)
         assert read_answer(conn).startswith(b"HTTP/1.1 200")
+
+
+PIPELINED = 16  # 500-record answers, unread: far more than the socket buffers hold
+BODY_HEAD = (f"POST /v1/call-data HTTP/1.1\r\nHost: x\r\nX-API-Key: {API_KEY}\r\n"
+             "Content-Type: application/json\r\nContent-Length: 4096\r\n\r\n").encode()
+
+
+def test_a_body_dripped_past_the_body_timeout_gets_a_408_and_the_connection_closes(quick):
+    with connect(quick) as conn:
+        conn.sendall(BODY_HEAD + b'{"task_id": 1001, "batch_size": 1, "x": "')
+        seconds, answer = answer_until_closed(conn, b"y")
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert 0.8 < seconds < 3.5, seconds
+    assert head.startswith(b"HTTP/1.1 408 ") and b"connection: close" in head.lower()
+    assert b"content-type: application/problem+json" in head.lower()
+    problem = json.loads(body)
+    assert (problem["status"], problem["code"], problem["type"]) == (408, "request_timeout",
+                                                                    "urn:callnos-gateway:problem:request_timeout")
+    assert "WORKER TIMEOUT" not in quick.log() and "request body late" in quick.log()
+
+
+def test_a_body_sent_in_pieces_within_the_body_timeout_is_served(quick):
+    body = json.dumps({"task_id": 1001, "batch_size": 2}).encode()
+    with connect(quick) as conn:
+        conn.sendall(BODY_HEAD.replace(b"4096", str(len(body)).encode()))
+        for start in range(0, len(body), 10):
+            time.sleep(0.1)
+            conn.sendall(body[start:start + 10])
+        assert read_answer(conn).startswith(b"HTTP/1.1 200")
+
+
+def test_a_client_that_never_reads_its_answers_is_closed_and_its_batches_kept(quick, sim):
+    """Pipelined 500-record requests, none read: once the buffers are full the send stalls, and 1 s later it is cut."""
+    keys = [f"never-reads-{n}" for n in range(PIPELINED)]
+    taken_before = requests.get(sim.url + "/_sim/stats", timeout=5).json()["records_taken"]
+    body = json.dumps({"task_id": 1001, "batch_size": UNREAD_BATCH}).encode()
+    heads = [(f"POST /v1/call-data HTTP/1.1\r\nHost: x\r\nX-API-Key: {API_KEY}\r\nContent-Type: application/json\r\n"
+              f"Content-Length: {len(body)}\r\nIdempotency-Key: {key}\r\nX-Request-ID: {key}\r\n\r\n").encode()
+             for key in keys]
+    with socket.socket() as conn:
+        conn.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        host, port = quick.url.removeprefix("http://").split(":")
+        conn.connect((host, int(port)))
+        conn.sendall(b"".join(head + body for head in heads))
+        deadline = time.monotonic() + 15
+        while "client read nothing of its answer" not in quick.log() and time.monotonic() < deadline:
+            time.sleep(0.2)
+    assert "client read nothing of its answer" in quick.log()
+    assert "WORKER TIMEOUT" not in quick.log()
+    logged = list(access_lines(quick, keys))
+    assert logged  # the answers written before the stall, and the one it stalled on
+    taken = requests.get(sim.url + "/_sim/stats", timeout=5).json()["records_taken"] - taken_before
+    assert taken == UNREAD_BATCH * len(logged)  # every batch taken is in the log: nothing lost
+    assert_unread_batches_kept(quick, sim, logged)  # with its batch_id; a retry with its key replays it

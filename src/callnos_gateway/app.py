@@ -11,6 +11,7 @@ from callnos_gateway.api import access_log, calldata, docs, health, holidays, me
 from callnos_gateway.api import traces
 from callnos_gateway.api import quotas
 from callnos_gateway.api import outstanding
+from callnos_gateway.api import openapi_limits
 from callnos_gateway.api.authorise import authorise_request
 from callnos_gateway.api.services import Gateway
 from callnos_gateway.api.problems import register_problem_handlers
@@ -55,6 +56,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         api.register_blueprint(blueprint)
     api.register_blueprint(outstanding.blp)
     app.register_blueprint(docs.blp)
+    openapi_limits.document_limits(api.spec, settings)  # batch_size's bound is CALLNOS_MAX_BATCH
     register_problem_handlers(app)
     gateway = Gateway.install(app, settings)
     app.before_request(_begin_request)

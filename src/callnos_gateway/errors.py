@@ -13,6 +13,7 @@ errors are translated into this tree only in ``callnos_gateway/upstream/transpor
     │   ├── Unauthorized             401 unauthorized
     │   ├── Forbidden                403 forbidden (a valid key outside its client's scope)
     │   ├── PayloadTooLarge          413 payload_too_large
+    │   ├── RequestTimeout           408 request_timeout (the body did not arrive in time)
     │   ├── RequestInProgress        409 request_in_progress
     │   ├── IdempotencyKeyReused     422 idempotency_key_reused
     │   └── QuotaExceeded            429 quota_exceeded (``Retry-After``; nothing sent upstream)
@@ -43,6 +44,8 @@ RESULT_MAY_BE_WRITTEN = (
     "The request reached the upstream, so the result may have been written there; "
     "the gateway did not re-send it, and a retry without the same Idempotency-Key may write it twice."
 )
+# The ``type`` of every problem answer: this prefix and the code (callnos_gateway/api/problems.py).
+PROBLEM_TYPE = "urn:callnos-gateway:problem:"
 NOTHING_TAKEN = "This read takes nothing upstream, so it is safe to retry."
 NO_REQUEST_SENT = "No business request was sent upstream, so nothing was taken or written; it is safe to retry."
 
@@ -112,6 +115,14 @@ class PayloadTooLarge(RequestError):
     status = 413
     code = "payload_too_large"
     title = "Payload too large"
+
+
+class RequestTimeout(RequestError):
+    """The declared body did not arrive within CALLNOS_BODY_TIMEOUT; answered by the worker, which closes."""
+
+    status = 408
+    code = "request_timeout"
+    title = "Request timeout"
 
 
 class RequestInProgress(RequestError):

@@ -16,7 +16,6 @@ with the key in flight gets ``409``; the key with another body gets ``422``.
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -40,9 +39,6 @@ MAX_KEY_LENGTH = 255
 # exchange (each bounded by CALLNOS_TOTAL_TIMEOUT), a re-send after a 401,
 # and the store write. A worker that died holding a claim frees it after this.
 LEASE_EXCHANGES, LEASE_MARGIN = 3, 15.0
-# Test hook, never set in production: exit the worker right after the answer
-# is stored and before it is sent, to prove a stored answer survives a crash.
-CRASH_AFTER_STORE = "CALLNOS_TEST_CRASH_AFTER_STORE"
 
 
 IDEMPOTENCY_KEY_PARAMETER = {
@@ -151,8 +147,6 @@ def _keep(store: IdempotencyStore, key: str, token: str, response: Response, ttl
         return
     if not kept:
         log.warning("idempotent answer not stored: the claim expired first", extra={"batch_id": answer.batch_id})
-    elif os.environ.get(CRASH_AFTER_STORE) == "1":
-        os._exit(70)
 
 
 def _release(store: IdempotencyStore, key: str, token: str) -> None:

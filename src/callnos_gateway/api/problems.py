@@ -19,7 +19,7 @@ from callnos_gateway.api.request_record import current
 
 log = logging.getLogger("callnos.problems")
 
-PROBLEM_TYPE = "urn:callnos-gateway:problem:"
+from callnos_gateway.errors import PROBLEM_TYPE  # noqa: E402 (the worker's 408 answer uses it too)
 HTTP_CODES = {
     403: ("forbidden", "Forbidden"),
     404: ("not_found", "Not found"),

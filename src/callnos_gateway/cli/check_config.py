@@ -5,8 +5,9 @@ environment, then ``CALLNOS_ENV_FILE``) and builds the app the way ``callnos_gat
 does, so whatever would stop the server stops this too. Output is the
 effective settings as JSON with every secret masked (``Settings.describe``:
 secret fields as ``***``, passwords inside URLs as ``***``). ``--connect``
-asks the readiness probe whether an upstream token can be had (a login in
-login mode); like the probe it never calls callnos, so it takes no records.
+logs in afresh (login mode) and hands the new token to the shared token
+store, where a running deployment takes it; it never calls callnos, so it
+takes no records.
 
 Exit status: 0 fine, 3 a bad or missing setting (one line per setting on
 stderr), 4 the settings are fine but no upstream token could be had.
@@ -31,7 +32,7 @@ STATIC_NOTE = "static mode: the token is not checked; only a business call would
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--connect", action="store_true",
-        help="also get an upstream token (login mode), as /readyz does; never calls callnos",
+        help="also log in afresh (login mode) and share the new token; never calls callnos",
     )
 
 
@@ -61,11 +62,19 @@ def _build_app(settings: Any) -> Any:
 
 
 def _connect(app: Any, auth_mode: str) -> dict[str, Any]:
-    """Ask the readiness probe: a token can be had, or the problem code why not."""
-    answer = app.test_client().get("/readyz")
-    if answer.status_code == 200:
-        if auth_mode == "static":
-            return {"ready": True, "auth_mode": auth_mode, "note": STATIC_NOTE}
-        return {"ready": True, "auth_mode": auth_mode}
-    problem = answer.get_json(silent=True) or {}
-    return {"ready": False, "code": problem.get("reason") or problem.get("code"), "detail": problem.get("detail")}
+    """Prove the credentials: a fresh login (login mode) whose token the running deployment takes.
+
+    Never from a token already in the store (after a password change that
+    would say "ok" and the gateway would fail at its next renewal), and never
+    callnos (it takes records for good). Static mode asks nothing.
+    """
+    from callnos_gateway.api.services import EXTENSION
+    from callnos_gateway.errors import UpstreamError
+
+    if auth_mode == "static":
+        return {"ready": True, "auth_mode": auth_mode, "note": STATIC_NOTE}
+    try:
+        shared = app.extensions[EXTENSION].upstream.login_fresh()
+    except UpstreamError as error:
+        return {"ready": False, "code": error.code, "detail": error.detail}
+    return {"ready": True, "auth_mode": auth_mode, "token_shared": shared}

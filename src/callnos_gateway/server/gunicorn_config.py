@@ -67,7 +67,7 @@ def _patch_master_for_preload():
 _adopt_env_file()
 _patch_master_for_preload()
 
-from callnos_gateway.server import handover  # noqa: E402 (after the patch: see above)
+from callnos_gateway.server import capacity, handover  # noqa: E402 (after the patch: see above)
 from callnos_gateway.settings import load_settings  # noqa: E402
 from callnos_gateway.errors import ConfigError  # noqa: E402
 from callnos_gateway.telemetry import logs, metrics_dir, redact  # noqa: E402
@@ -125,7 +125,12 @@ workers = _int("GUNICORN_WORKERS", 2)
 # gevent, one greenlet per connection, with CALLNOS_HEADER_TIMEOUT (callnos_gateway/server/worker.py):
 # idle, slow and never-reading clients cannot take the workers (docs/RELIABILITY.md).
 worker_class = "callnos_gateway.server.worker.GatewayWorker"
-worker_connections = _int("GUNICORN_WORKER_CONNECTIONS", 1000)
+# Connections per worker, within the open-files limit this start raises to the
+# hard limit (callnos_gateway/server/capacity.py): a stock host's 1024 would
+# refuse everyone once a flood of slow clients took them.
+_open_files = capacity.raise_open_files_limit()
+_wanted_connections = _int("GUNICORN_WORKER_CONNECTIONS", capacity.DEFAULT_WORKER_CONNECTIONS)
+worker_connections = capacity.worker_connections(_wanted_connections, _open_files)
 # Requests the app works on at once per worker (after their body is read): the
 # same concurrency as gthread's threads had, for the upstream and the stores.
 threads = _int("GUNICORN_THREADS", 4)
@@ -172,6 +177,17 @@ def on_starting(server):
     )}
     settings = _settings.describe()  # no secret; passwords in URLs masked
     server.log.info("callnos-gateway starting", extra={"gunicorn": effective, "settings": settings, "metrics_dir": _metrics})
+    _log_open_files(server)
+
+
+def _log_open_files(server):
+    """Say what the open-files limit became, and whether it cut the worker connections."""
+    files = {"before": _open_files.before, "soft": _open_files.soft, "hard": _open_files.hard}
+    server.log.info("open files limit: %d (was %d, hard %d)", _open_files.soft, _open_files.before, _open_files.hard,
+                    extra={"open_files": files, "worker_connections": worker_connections})
+    if worker_connections < _wanted_connections:
+        server.log.warning("worker connections cut to %d by the open files limit (%d wanted); raise the hard limit",
+                           worker_connections, _wanted_connections, extra={"open_files": files})
 
 
 def _read_anew_on_next_hup():

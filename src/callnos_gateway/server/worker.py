@@ -15,6 +15,13 @@ the first request, and from the first byte of each later one, so that a
 kept-alive connection may still wait ``keepalive`` seconds between requests
 (a load balancer's pool does).
 
+Then the body: a declared body must arrive within ``CALLNOS_BODY_TIMEOUT`` of
+the headers (``callnos_gateway.server.admission``: a 408 and the connection
+closed). And the answer: a client that has read nothing of it for
+``CALLNOS_SEND_TIMEOUT`` is closed (``callnos_gateway.server.send_deadline``); by
+then the app has logged the request (with its ``batch_id``) and stored a keyed
+answer, so nothing is lost.
+
 What the app does per request still runs ``GUNICORN_THREADS`` at a time per
 worker, once the request's body has arrived (``callnos_gateway.server.admission``).
 
@@ -39,7 +46,8 @@ from gunicorn.workers.ggevent import GeventWorker
 
 from callnos_gateway.server import handover
 from callnos_gateway.settings import load_settings
-from callnos_gateway.server.admission import BodyFirst
+from callnos_gateway.server.admission import BodyFirst, BodyLate
+from callnos_gateway.server.send_deadline import ClientNotReading, SendDeadline
 
 STOP_CHECK_SECONDS = 1.0  # how often a kept-alive connection's wait looks whether the worker stops
 
@@ -107,6 +115,7 @@ class GatewayWorker(GeventWorker):
     def init_process(self) -> None:
         settings = handover.kept() or load_settings()  # the master's checked copy (a bad file at HUP is not re-read)
         self.header_timeout, self.max_body = settings.header_timeout, settings.max_body_bytes
+        self.body_timeout, self.send_timeout = settings.body_timeout, settings.send_timeout
         self._connections: dict[gevent.Greenlet, _Connection] = {}
         super().init_process()
 
@@ -123,7 +132,9 @@ class GatewayWorker(GeventWorker):
     def load_wsgi(self) -> None:
         """The app behind ``BodyFirst``: ``GUNICORN_THREADS`` requests at once, each with its body read."""
         super().load_wsgi()
-        self.wsgi = BodyFirst(self.wsgi, BoundedSemaphore(self.cfg.threads), self.max_body)
+        self.wsgi = BodyFirst(self.wsgi, BoundedSemaphore(self.cfg.threads), self.max_body,
+                              body_deadline=lambda: gevent.Timeout(self.body_timeout, BodyLate),
+                              close_after=_close_after_answer, body_timeout=self.body_timeout)
 
     def handle(self, listener, client, addr) -> None:
         current = gevent.getcurrent()
@@ -142,10 +153,14 @@ class GatewayWorker(GeventWorker):
         may lose the answer (a 413 for a body over the limit, say).
         """
         try:
-            return super().handle_request(listener_name, req, sock, addr)
+            return super().handle_request(listener_name, req, SendDeadline(sock, self.send_timeout), addr)
         except StopIteration:
             util.close_graceful(sock)
             raise
+        except ClientNotReading as error:
+            self.log.warning("client read nothing of its answer; connection closed",
+                             extra={"path": req.path, "send_timeout_s": error.seconds})
+            raise StopIteration("client not reading") from None
         finally:
             connection = self._connections.get(gevent.getcurrent())
             if connection is not None:
@@ -154,3 +169,8 @@ class GatewayWorker(GeventWorker):
     def timeout_ctx(self) -> HeaderDeadline:
         connection = self._connections.get(gevent.getcurrent())
         return HeaderDeadline(connection, self.cfg.keepalive, self.header_timeout, lambda: self.alive)
+
+
+def _close_after_answer(start_response: Callable) -> None:
+    """Make gunicorn answer with ``Connection: close`` and close (its start_response is its Response's method)."""
+    start_response.__self__.force_close()

@@ -88,6 +88,8 @@ class Settings:
     ledger: bool = True  # CALLNOS_LEDGER=off turns the ledger off
     ledger_url: str | None = None  # None: the default SQLite file, filled in by __post_init__
     ledger_ttl: int = 7 * 86400
+    body_timeout: float = 10.0  # a declared body must have arrived this long after the headers
+    send_timeout: float = 30.0  # a client that reads nothing of its answer this long is closed
 
     def __post_init__(self) -> None:
         if self.total_timeout is None:
@@ -282,6 +284,8 @@ def _read_values(env: Env) -> dict[str, Any]:
         "token_store": env.str("TOKEN_STORE", None) or None,
         "ready_timeout": env.float("READY_TIMEOUT", 2.0, validate=positive),
         "header_timeout": env.float("HEADER_TIMEOUT", 10.0, validate=positive),
+        "body_timeout": env.float("BODY_TIMEOUT", 10.0, validate=positive),
+        "send_timeout": env.float("SEND_TIMEOUT", 30.0, validate=positive),
         "ledger": env.bool("LEDGER", True),
         "ledger_url": env.str("LEDGER_URL", None) or None,
         "ledger_ttl": env.int("LEDGER_TTL", 7 * 86400, validate=validate.Range(min=1)),

@@ -77,6 +77,10 @@ class UpstreamApi:
         """Ask the upstream which paths it serves (the ``discover`` command; never callnos)."""
         return self.caller.call(discovery.DISCOVERY, discovery.request_body(), request_id, discovery.read)
 
+    def login_fresh(self) -> bool | None:
+        """Log in now and share the token (``check-config --connect``); None in static mode (nothing to prove)."""
+        return self.tokens.login_fresh() if isinstance(self.tokens, LoginTokens) else None
+
     def check_token(self, timeout: float) -> None:
         """Make sure a token is at hand or can be had within ``timeout`` s (readiness); never calls callnos."""
         self.tokens.ready(timeout)

@@ -184,6 +184,37 @@ class LoginTokens:
             return
         self._readiness.wait(timeout)
 
+    def login_fresh(self) -> bool:
+        """Log in now, whatever token the store holds, and share the new token; True if the store took it.
+
+        Why (``check-config --connect``): an answer from a stored token proves
+        nothing about the password. On an upstream where each login ends the
+        earlier sessions, the running workers' next refused call finds this
+        token in the store instead of logging in once more each.
+        """
+        with self._lock:
+            fresh = _stored_from(self._api.login(), self._clock())
+            self._on_event("login")
+            shared = self._share_fresh(fresh)
+            self._copy = self._shared(fresh, fresh.renew_at) if shared else self._own_copy(fresh)
+            return shared
+
+    def _share_fresh(self, fresh: StoredToken) -> bool:
+        """Put ``fresh`` in the store under its renew lock (waiting out another renewer's lease)."""
+        holder, deadline = self._holder(), time.monotonic() + self._wait_bound
+        try:
+            while not self._store.acquire(self._key, holder, self._lease):
+                if time.monotonic() >= deadline:
+                    return False
+                time.sleep(POLL)
+            try:
+                return self._store.put(self._key, fresh, holder, _keep_for(fresh, self._clock()))
+            finally:
+                self._store.release(self._key, holder)
+        except TokenStoreUnavailable as error:
+            self._store_failed(error)
+            return False
+
     def _obtain(self, copy: _Copy | None) -> _Copy:
         if self._store_up():
             try:
