@@ -85,6 +85,18 @@ def gateway() -> GatewayFactory:
 
 
 @pytest.fixture
+def app_client(gateway: GatewayFactory) -> FlaskClient:
+    """A gateway app that calls nothing (its upstream is a closed port): routes, docs, refusals."""
+    return gateway(settings_for("http://127.0.0.1:9"))
+
+
+@pytest.fixture
+def document(app_client: FlaskClient) -> dict:
+    """The app's OpenAPI document."""
+    return app_client.get("/openapi.json").json
+
+
+@pytest.fixture
 def client(sim: Simulator, gateway: GatewayFactory) -> FlaskClient:
     """A gateway in login mode in front of the simulator."""
     return gateway(login_settings(sim.url))

@@ -13,16 +13,6 @@ NOT_API = {"/openapi.json", "/docs", "/docs/assets/<path:filename>"}  # the docs
 IMPLICIT = {"HEAD", "OPTIONS"}
 
 
-@pytest.fixture
-def app_client(gateway):
-    return gateway(settings_for("http://127.0.0.1:9"))
-
-
-@pytest.fixture
-def document(app_client):
-    return app_client.get("/openapi.json").json
-
-
 def test_the_document_is_valid_openapi_3(document):
     validate(document)
     assert document["openapi"].startswith("3.")

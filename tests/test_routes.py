@@ -8,19 +8,8 @@ from callnos_gateway.api.problem_texts import PROBLEMS, retry_text
 from callnos_gateway.api.routes import ROUTES, route_for
 from callnos_gateway.settings.clients import SCOPES
 from callnos_gateway.upstream.obs import INTERFACES
-from conftest import settings_for
 
 IMPLICIT = {"HEAD", "OPTIONS"}
-
-
-@pytest.fixture
-def app_client(gateway):
-    return gateway(settings_for("http://127.0.0.1:9"))
-
-
-@pytest.fixture
-def document(app_client):
-    return app_client.get("/openapi.json").json
 
 
 def openapi_path(route):
