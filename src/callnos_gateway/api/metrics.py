@@ -25,7 +25,6 @@ from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 from prometheus_client.multiprocess import MultiProcessCollector
 
 from callnos_gateway.errors import UpstreamError
-from callnos_gateway.api.protection_metrics import shared_state_exposition
 from callnos_gateway.api.request_record import RequestRecord, current, peek
 from callnos_gateway.api.routes import route_for
 from callnos_gateway.telemetry.metrics_dir import ENV as MULTIPROC_ENV
@@ -73,7 +72,7 @@ TEXT_CONTENT = {"text/plain": {"schema": {"type": "string"}}}
 @blp.doc(responses={200: {"description": "Prometheus text format 0.0.4.", "content": TEXT_CONTENT}})
 def metrics() -> Response:
     """All workers' metrics in Prometheus text format (no key needed)."""
-    body = generate_latest(_registry()) + generate_latest(_scrape_time_registry()) + _shared_state()
+    body = generate_latest(_registry()) + generate_latest(_scrape_time_registry())
     return Response(body, mimetype=None, content_type=CONTENT_TYPE_PLAIN_0_0_4)
 
 
@@ -84,12 +83,6 @@ def _scrape_time_registry() -> CollectorRegistry:
         registry.register(collector)
     return registry
 
-
-def _shared_state() -> bytes:
-    """The deployment-wide gauges (upstream slots in use, circuit state), read from the shared store."""
-    from callnos_gateway.api.services import current_gateway  # services imports this module
-
-    return shared_state_exposition(current_gateway().upstream.guard.store)
 
 
 def _registry() -> CollectorRegistry:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import time
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily
 
 from callnos_gateway.stores.protection import ProtectionStore, ProtectionStoreUnavailable
@@ -63,10 +63,3 @@ class SharedStateCollector:
                                 value=in_use)
         yield GaugeMetricFamily(PREFIX + "circuit_state", "Circuit to the upstream: 0 closed, 1 half-open, 2 open.",
                                 value=STATE_NUMBERS[state_of(row, time.time())])
-
-
-def shared_state_exposition(store: ProtectionStore) -> bytes:
-    """The deployment-wide gauges in Prometheus text format."""
-    registry = CollectorRegistry(auto_describe=False)
-    registry.register(SharedStateCollector(store))
-    return generate_latest(registry)

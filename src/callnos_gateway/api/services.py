@@ -15,6 +15,7 @@ from callnos_gateway.api.schemas.center import CenterQuerySchema
 from callnos_gateway.api.schemas.call_data import CallDataRequestSchema
 from callnos_gateway.api.schemas.results import ResultRequestSchema
 from callnos_gateway.api import metrics, protection_metrics
+from callnos_gateway.api.protection_metrics import SharedStateCollector
 from callnos_gateway.api.ledger_books import Books
 from callnos_gateway.api.ledger_metrics import LedgerCollector
 from callnos_gateway.api.inbound import KeyRing
@@ -59,9 +60,10 @@ class Gateway:
             ledger=Books.from_settings(settings),
         )
         app.extensions[EXTENSION] = gateway
+        scrape_time = app.extensions.setdefault(metrics.SCRAPE_TIME, [])  # deployment-wide gauges, read per scrape
+        scrape_time.append(SharedStateCollector(gateway.upstream.guard.store))
         if gateway.ledger.store is not None:
-            collector = LedgerCollector(gateway.ledger.store, gateway.ledger.unknown_after)
-            app.extensions.setdefault(metrics.SCRAPE_TIME, []).append(collector)
+            scrape_time.append(LedgerCollector(gateway.ledger.store, gateway.ledger.unknown_after))
         return gateway
 
 
