@@ -4,15 +4,16 @@ Why these choices:
 - Every change is one ``BEGIN IMMEDIATE`` transaction: a claim reads the stale
   records and marks them handed out while holding the file's write lock, so
   two workers (or threads) never hand out the same record.
-- A batch's records are stored once, back to back, in one ``ledger_bodies``
-  row; each record has a slim key row in ``ledger_open`` naming its span in
-  that body. Entering 100 records is then one blob and 100 small rows, not
-  100 blobs: the cost the ledger adds to every fetch is mostly index work.
+- A batch's records are stored once: back to back, zlib-compressed (records
+  of one batch repeat most of their bytes), in one ``ledger_bodies`` row;
+  each record has a slim key row in ``ledger_open`` naming its body and
+  position, entered for the whole batch by one statement (``json_each``).
+  A fetch's cost is then mostly index work, not bytes.
 - ``ledger_open`` is keyed by (task, customer) without a rowid (a final result
-  names exactly that), with one index per query: (task, handed_at) for
-  claims, handed_at for the listing, the body for expiry. A body whose records
-  have all been resulted (or fetched again into a newer body) leaves at the
-  next sweep.
+  names exactly that), with one index on (task, handed_at) for claims and one
+  on handed_at for the listing; expiry walks the bodies by fetch time and
+  finds their records by key. A body counts the records still pointing at it
+  and leaves with the last one (closed, expired, or fetched again).
 - WAL with ``synchronous=NORMAL``: a commit survives a crash of the process,
   the failure the ledger is kept for; a power cut may lose the last commits
   (the OS had not written them yet). One connection per OS thread, shared by
