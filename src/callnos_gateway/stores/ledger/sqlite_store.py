@@ -39,7 +39,8 @@ log = logging.getLogger(__name__)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS ledger_bodies (
-    body_id    TEXT PRIMARY KEY,  -- the batch_id of the fetch that handed its records out
+    body_id    INTEGER PRIMARY KEY,  -- small: every key row names it
+    batch_id   TEXT NOT NULL,     -- of the fetch that handed its records out
     task_id    TEXT NOT NULL,
     client     TEXT NOT NULL,
     fetched_at REAL NOT NULL,
@@ -52,10 +53,10 @@ CREATE INDEX IF NOT EXISTS ledger_bodies_fetched ON ledger_bodies (fetched_at);
 CREATE TABLE IF NOT EXISTS ledger_open (
     task_id        TEXT NOT NULL,
     customer_id    TEXT NOT NULL,
-    body_id        TEXT NOT NULL,     -- the body holding its JSON, at ``position``
+    body_id        INTEGER NOT NULL,  -- the body holding its JSON, at ``position``
     position       INTEGER NOT NULL,
     handed_at      REAL NOT NULL,     -- last handed out
-    batch_id       TEXT,              -- the claim that last handed it out; NULL: its fetch (body_id)
+    batch_id       TEXT,              -- the claim that last handed it out; NULL: its fetch's
     client         TEXT,              -- the client of that claim; NULL: the fetch's
     attempts       INTEGER,           -- times handed out; NULL: once
     last_status    TEXT,              -- of the last intermediate result
@@ -80,7 +81,7 @@ CREATE TABLE IF NOT EXISTS ledger_batches (
 );
 CREATE INDEX IF NOT EXISTS ledger_batches_started ON ledger_batches (started_at);
 """
-COLUMNS = ("r.task_id, r.customer_id, coalesce(r.batch_id, b.body_id), coalesce(r.client, b.client), b.fetched_at,"
+COLUMNS = ("r.task_id, r.customer_id, coalesce(r.batch_id, b.batch_id), coalesce(r.client, b.client), b.fetched_at,"
            " r.handed_at, coalesce(r.attempts, 1), r.last_status, r.last_status_at, r.body_id, r.position")
 FROM = "ledger_open r JOIN ledger_bodies b ON b.body_id = r.body_id"
 BATCH_COLUMNS = "batch_id, request_id, task_id, client, batch_size, started_at"
@@ -99,7 +100,7 @@ MOVED = ("SELECT body_id, count(*) FROM ledger_open WHERE task_id = ?1 AND custo
 # The records of bodies fetched before ?1 that still point at them (a record fetched again points at its newer body).
 EXPIRED = f"""
 SELECT {COLUMNS} FROM ledger_bodies b, json_each(b.customers) c
-JOIN ledger_open r ON r.task_id = b.task_id AND r.customer_id = c.value AND r.body_id = b.body_id
+JOIN ledger_open r ON (r.task_id, r.customer_id, r.body_id, r.position) = (b.task_id, c.value, b.body_id, c.key)
 WHERE b.fetched_at <= ?1 ORDER BY b.fetched_at, b.body_id, c.key LIMIT ?2
 """
 
@@ -123,18 +124,14 @@ class SQLiteLedger:
             if records:
                 keys = [customer for customer, _ in records]
                 customers = orjson.dumps(keys)
-                moved = db.execute(MOVED, (batch.task_id, customers)).fetchall()
-                if moved:
-                    db.executemany("UPDATE ledger_bodies SET open = open - ? WHERE body_id = ?",
-                                   [(count, body) for body, count in moved])
-                    db.execute("DELETE FROM ledger_bodies WHERE open <= 0 AND body_id IN (SELECT value FROM json_each(?))",
-                               (orjson.dumps([body for body, _ in moved]),))
+                _move_out(db, batch.task_id, customers)
                 offsets = orjson.dumps([0, *itertools.accumulate(len(record) for _, record in records)])
-                db.execute("INSERT OR REPLACE INTO ledger_bodies (body_id, task_id, client, fetched_at, open, customers,"
-                           " offsets, records) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                           (batch.batch_id, batch.task_id, batch.client, at, len(set(keys)), customers, offsets,
-                            zlib.compress(b"".join(record for _, record in records), 1)))
-                db.execute(ENTER, (batch.task_id, batch.batch_id, at, customers))
+                body = db.execute(
+                    "INSERT INTO ledger_bodies (batch_id, task_id, client, fetched_at, open, customers, offsets, records)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (batch.batch_id, batch.task_id, batch.client, at, len(set(keys)), customers, offsets,
+                     zlib.compress(b"".join(record for _, record in records), 1))).lastrowid
+                db.execute(ENTER, (batch.task_id, body, at, customers))
             db.execute("DELETE FROM ledger_batches WHERE batch_id = ?", (batch.batch_id,))
 
     def drop(self, batch_id: str) -> None:
@@ -228,6 +225,15 @@ def _translated() -> Iterator[None]:
     except (sqlite3.Error, OSError) as error:
         log.error("ledger store failed: %s: %s", error.__class__.__name__, error)
         raise LedgerUnavailable(f"The ledger store failed: {error.__class__.__name__}.") from None
+
+
+def _move_out(db: sqlite3.Connection, task_id: str, customers: bytes) -> None:
+    """Records about to be entered again leave their older bodies' counts; a body left with none goes."""
+    moved = db.execute(MOVED, (task_id, customers)).fetchall()
+    if moved:
+        db.executemany("UPDATE ledger_bodies SET open = open - ? WHERE body_id = ?", [(n, body) for body, n in moved])
+        db.execute("DELETE FROM ledger_bodies WHERE open <= 0 AND body_id IN (SELECT value FROM json_each(?))",
+                   (orjson.dumps([body for body, _ in moved]),))
 
 
 def _entries(db: sqlite3.Connection, rows: list[tuple]) -> list[Entry]:
