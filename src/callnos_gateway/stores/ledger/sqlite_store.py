@@ -10,9 +10,9 @@ Why these choices:
   position, entered for the whole batch by one statement (``json_each``).
   A fetch's cost is then mostly index work, not bytes.
 - ``ledger_open`` is keyed by (task, customer) without a rowid (a final result
-  names exactly that), with one index on (task, handed_at) for claims and one
-  on handed_at for the listing; expiry walks the bodies by fetch time and
-  finds their records by key. A body counts the records still pointing at it
+  names exactly that), with one index, on (task, handed_at): claims use it,
+  and the listing merges each task's first page from it; expiry walks the
+  bodies by fetch time and finds their records by key. A body counts the records still pointing at it
   and leaves with the last one (closed, expired, or fetched again).
 - WAL with ``synchronous=NORMAL``: a commit survives a crash of the process,
   the failure the ledger is kept for; a power cut may lose the last commits
@@ -25,6 +25,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import logging
+import math
 import sqlite3
 import zlib
 from collections.abc import Iterator, Sequence
@@ -64,7 +65,6 @@ CREATE TABLE IF NOT EXISTS ledger_open (
     PRIMARY KEY (task_id, customer_id)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS ledger_open_task_handed ON ledger_open (task_id, handed_at);
-CREATE INDEX IF NOT EXISTS ledger_open_handed ON ledger_open (handed_at);
 -- A body counts the records that still point at it and leaves with the last: closed or expired here,
 -- fetched again into a newer body in ``settle`` (in bulk: a trigger per row costs more than the insert).
 CREATE TRIGGER IF NOT EXISTS ledger_open_gone AFTER DELETE ON ledger_open BEGIN
@@ -93,6 +93,11 @@ SELECT ?1, value, ?2, key, ?3 FROM json_each(?4) WHERE true
 ON CONFLICT (task_id, customer_id) DO UPDATE SET
     body_id = excluded.body_id, position = excluded.position, handed_at = excluded.handed_at,
     batch_id = NULL, client = NULL, attempts = NULL, last_status = NULL, last_status_at = NULL
+"""
+# One task's open records handed out by ?2, after the cursor (?3, ?4, ?5), oldest first.
+PAGE = f"""
+SELECT {COLUMNS} FROM {FROM} WHERE r.task_id = ?1 AND r.handed_at <= ?2 AND r.handed_at >= ?3
+AND (r.handed_at, r.task_id, r.customer_id) > (?3, ?4, ?5) ORDER BY r.handed_at, r.customer_id LIMIT ?6
 """
 # The bodies the records of a new batch are still open in (fetched again: they move to the new body).
 MOVED = ("SELECT body_id, count(*) FROM ledger_open WHERE task_id = ?1 AND customer_id IN"
@@ -150,17 +155,15 @@ class SQLiteLedger:
                               " WHERE task_id = ? AND customer_id = ?", (status, at, task_id, customer_id)).rowcount == 1
 
     def page(self, tasks: frozenset[str] | None, handed_before: float, limit: int, after: Cursor | None) -> Page:
-        where, args = ["r.handed_at <= ?"], [handed_before]
-        if after is not None:
-            where.append("(r.handed_at, r.task_id, r.customer_id) > (?, ?, ?)")
-            args += after
-        if tasks is not None:
-            where.append(f"r.task_id IN ({', '.join('?' * len(tasks))})")
-            args += sorted(tasks)
-        query = (f"SELECT {COLUMNS} FROM {FROM} WHERE {' AND '.join(where)}"
-                 " ORDER BY r.handed_at, r.task_id, r.customer_id LIMIT ?")
+        """Each task's first page from its (task, handed_at) index, merged: no index over all tasks to keep up."""
+        cursor = after if after is not None else (-math.inf, "", "")
         with self._reading() as db:
-            entries = _entries(db, db.execute(query, (*args, limit + 1)).fetchall())
+            names = sorted(tasks) if tasks is not None else [
+                task for (task,) in db.execute("SELECT DISTINCT task_id FROM ledger_bodies")]
+            rows = [row for task in names
+                    for row in db.execute(PAGE, (task, handed_before, *cursor, limit + 1)).fetchall()]
+            rows.sort(key=lambda row: (row[5], row[0], row[1]))  # handed_at, task, customer
+            entries = _entries(db, rows[:limit + 1])
         more = len(entries) > limit
         return Page(entries[:limit], entries[limit - 1].cursor if more else None)
 
