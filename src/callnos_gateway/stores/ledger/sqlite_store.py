@@ -45,7 +45,7 @@ CREATE TABLE IF NOT EXISTS ledger_bodies (
     task_id    TEXT NOT NULL,
     client     TEXT NOT NULL,
     fetched_at REAL NOT NULL,
-    open       INTEGER NOT NULL,  -- its records not yet closed; the body leaves at 0 (or at the TTL)
+    open       INTEGER NOT NULL,  -- key rows still pointing at it; the body leaves at 0
     customers  TEXT NOT NULL,     -- JSON array: the customer of each position
     offsets    TEXT NOT NULL,     -- JSON array: where each record starts in ``records``, then the end
     records    BLOB NOT NULL      -- the clean records' JSON, back to back, as the client got them; zlib
