@@ -45,21 +45,34 @@ local function unindex(task, member)
   redis.call('ZREM', P .. 'fetched:' .. task, member)
 end
 """
-# ARGV: batch, task, client, at, then customer and record pairs.
+# ARGV: batch, request, task, client, size, started.
+BEGIN = """
+redis.call('HSET', '%sb:' .. ARGV[1], %s)
+redis.call('ZADD', '%sbatches', ARGV[6], ARGV[1])
+return 1
+""" % (PREFIX, ", ".join(f"'{name}', ARGV[{i}]" for i, name in enumerate(BATCH_FIELDS, 1)), PREFIX)
+# ARGV: batch, task, client, at, the customers joined by \x1f, their records' lengths joined by commas, the
+# records back to back. Three arguments for the whole batch: the worker packs three strings, not two a record;
+# the server splits them.
 SETTLE = _LUA_KEYS + """
-local task, at = ARGV[2], ARGV[4]
-for i = 5, #ARGV, 2 do
-  local member = task .. '\\31' .. ARGV[i]
+local task, at, records = ARGV[2], ARGV[4], ARGV[7]
+local lengths = {}
+for length in string.gmatch(ARGV[6], '%d+') do lengths[#lengths + 1] = tonumber(length) end
+local i, start = 0, 1
+for customer in string.gmatch(ARGV[5], '[^\\31]+') do
+  i = i + 1
+  local member = task .. '\\31' .. customer
   local key = P .. 'r:' .. member
   redis.call('DEL', key)
-  redis.call('HSET', key, 'task', task, 'customer', ARGV[i], 'batch', ARGV[1], 'client', ARGV[3],
-             'fetched', at, 'handed', at, 'attempts', 1, 'record', ARGV[i + 1])
+  redis.call('HSET', key, 'task', task, 'customer', customer, 'batch', ARGV[1], 'client', ARGV[3],
+             'fetched', at, 'handed', at, 'attempts', 1, 'record', string.sub(records, start, start + lengths[i] - 1))
+  start = start + lengths[i]
   redis.call('ZADD', P .. 'open', at, member)
   redis.call('ZADD', P .. 'open:' .. task, at, member)
   redis.call('ZADD', P .. 'fetched', at, member)
   redis.call('ZADD', P .. 'fetched:' .. task, at, member)
 end
-if #ARGV >= 5 then redis.call('SADD', P .. 'tasks', task) end
+if i > 0 then redis.call('SADD', P .. 'tasks', task) end
 redis.call('DEL', P .. 'b:' .. ARGV[1])
 redis.call('ZREM', P .. 'batches', ARGV[1])
 return 1
@@ -109,7 +122,7 @@ for _, batch in ipairs(redis.call('ZRANGEBYSCORE', P .. 'batches', '-inf', ARGV[
 end
 return {records, batches}
 """ % (", ".join(f"'{name}'" for name in FIELDS), ", ".join(f"'{name}'" for name in BATCH_FIELDS))
-SCRIPTS = {"settle": SETTLE, "close": CLOSE, "note": NOTE, "claim": CLAIM, "expire": EXPIRE}
+SCRIPTS = {"begin": BEGIN, "settle": SETTLE, "close": CLOSE, "note": NOTE, "claim": CLAIM, "expire": EXPIRE}
 PAGE_CHUNK = 256  # members read per step while paging past ties of the cursor's score
 
 
@@ -121,18 +134,14 @@ class RedisLedger:
         self._redis = ProcessRedis(url, SCRIPTS, CONNECT_TIMEOUT, SOCKET_TIMEOUT, RETRIES)
 
     def begin(self, batch: Batch) -> None:
-        values = (batch.batch_id, batch.request_id, batch.task_id, batch.client, batch.batch_size, repr(batch.started_at))
-        with _translated():
-            pipe = self._redis.client().pipeline(transaction=True)
-            pipe.hset(PREFIX + "b:" + batch.batch_id, mapping=dict(zip(BATCH_FIELDS, values)))
-            pipe.zadd(PREFIX + "batches", {batch.batch_id: batch.started_at})
-            pipe.execute()
+        self._run("begin", [batch.batch_id, batch.request_id, batch.task_id, batch.client, batch.batch_size,
+                            repr(batch.started_at)])
 
     def settle(self, batch: Batch, records: Sequence[tuple[str, bytes]], at: float) -> None:
-        args: list[str | bytes] = [batch.batch_id, batch.task_id, batch.client, repr(at)]
-        for customer, record in records:
-            args += (customer, record)
-        self._run("settle", args)
+        customers = SEP.join(customer for customer, _ in records)
+        lengths = ",".join(str(len(record)) for _, record in records)
+        self._run("settle", [batch.batch_id, batch.task_id, batch.client, repr(at), customers, lengths,
+                             b"".join(record for _, record in records)])
 
     def drop(self, batch_id: str) -> None:
         with _translated():
