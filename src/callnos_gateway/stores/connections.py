@@ -4,7 +4,8 @@ Why one module: the idempotency store and the token store both keep state
 that every worker of a host (SQLite) or every instance (Redis) must see, and
 both must open nothing before gunicorn forks, never share a connection
 across a fork, and give each thread its own SQLite connection. Each store
-keeps its own schema, keys and error translation.
+keeps its own schema and keys; ``failures_as`` is the one place a SQLite,
+file or Redis failure becomes a store's own "unavailable" error.
 """
 
 from __future__ import annotations
@@ -28,6 +29,16 @@ from callnos_gateway.settings.store_urls import SQLITE_PREFIX, shared_store_prob
 
 BUSY_TIMEOUT_MS = 5000
 T = TypeVar("T")
+STORE_FAILURES = (sqlite3.Error, OSError, redis.RedisError)
+
+
+@contextlib.contextmanager
+def failures_as(unavailable: Callable[[BaseException], Exception]) -> Iterator[None]:
+    """Raise ``unavailable(error)`` for any store failure inside the block: the stores' one translation."""
+    try:
+        yield
+    except STORE_FAILURES as error:
+        raise unavailable(error) from None
 
 
 def by_url(url: str, sqlite: Callable[[str], T], redis_store: Callable[[str], T]) -> T:

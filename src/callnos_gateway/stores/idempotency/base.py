@@ -15,6 +15,7 @@ worker that dies between claim and complete does not block its key forever.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -69,3 +70,10 @@ def judge(stored_fingerprint: str, fingerprint: str, answer: StoredAnswer | None
     if answer is None:
         return InFlight()
     return Replay(answer)
+
+
+def unavailable(error: BaseException) -> StoreUnavailable:
+    """The idempotency store's translation of a store failure (logged here, with the foreign error's text)."""
+    logging.getLogger("callnos_gateway.stores.idempotency").error(
+        "idempotency store failed: %s: %s", error.__class__.__name__, error)
+    return StoreUnavailable(f"The idempotency store failed: {error.__class__.__name__}.")

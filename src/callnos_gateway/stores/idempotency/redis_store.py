@@ -20,15 +20,13 @@ One string per key, a header line and then the body, byte for byte::
 
 from __future__ import annotations
 
-import contextlib
+import functools
 import logging
 import uuid
-from collections.abc import Iterator
 
-import redis
 
-from callnos_gateway.stores.idempotency.base import Claimed, Outcome, StoredAnswer, StoreUnavailable, judge
-from callnos_gateway.stores.connections import ProcessRedis
+from callnos_gateway.stores.idempotency.base import Claimed, Outcome, StoredAnswer, StoreUnavailable, judge, unavailable
+from callnos_gateway.stores.connections import ProcessRedis, failures_as
 
 log = logging.getLogger(__name__)
 
@@ -107,11 +105,4 @@ def _decode(value: bytes) -> tuple[str, StoredAnswer | None]:
     return second, None
 
 
-@contextlib.contextmanager
-def _translated() -> Iterator[None]:
-    """Turn any Redis failure into ``StoreUnavailable`` (one boundary)."""
-    try:
-        yield
-    except redis.RedisError as error:
-        log.error("idempotency store failed: %s: %s", error.__class__.__name__, error)
-        raise StoreUnavailable(f"The idempotency store failed: {error.__class__.__name__}.") from None
+_translated = functools.partial(failures_as, unavailable)

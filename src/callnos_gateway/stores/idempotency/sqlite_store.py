@@ -21,8 +21,8 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-from callnos_gateway.stores.idempotency.base import Claimed, Outcome, StoredAnswer, StoreUnavailable, judge
-from callnos_gateway.stores.connections import SQLiteFile
+from callnos_gateway.stores.idempotency.base import Claimed, Outcome, StoredAnswer, judge, unavailable
+from callnos_gateway.stores.connections import SQLiteFile, failures_as
 
 log = logging.getLogger(__name__)
 
@@ -88,12 +88,8 @@ class SQLiteStore:
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
         """Run a write transaction; any SQLite failure becomes ``StoreUnavailable``."""
-        try:
-            with self._file.transaction() as db:
-                yield db
-        except (sqlite3.Error, OSError) as error:
-            log.error("idempotency store failed: %s: %s", error.__class__.__name__, error)
-            raise StoreUnavailable(f"The idempotency store failed: {error.__class__.__name__}.") from None
+        with failures_as(unavailable), self._file.transaction() as db:
+            yield db
 
     def _connection(self) -> sqlite3.Connection:
         """This thread's connection in this process, opened on first use."""

@@ -25,7 +25,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from callnos_gateway.errors import LedgerUnavailable  # noqa: F401 (the stores raise it)
+import logging
+
+from callnos_gateway.errors import LedgerUnavailable
+
+log = logging.getLogger("callnos_gateway.stores.ledger")
 
 Cursor = tuple[float, str, str]  # (handed_at, task_id, customer_id) of the last record of a page
 
@@ -106,3 +110,9 @@ class LedgerStore(Protocol):
 def in_tasks(task_id: str, tasks: frozenset[str] | None) -> bool:
     """Whether ``task_id`` is one of ``tasks`` (None: every task)."""
     return tasks is None or task_id in tasks
+
+
+def unavailable(error: BaseException) -> LedgerUnavailable:
+    """The ledger's translation of a store failure (logged once, here, with the foreign error's text)."""
+    log.error("ledger store failed: %s: %s", error.__class__.__name__, error)
+    return LedgerUnavailable(f"The ledger store failed: {error.__class__.__name__}.")

@@ -18,15 +18,15 @@ Why these choices:
 
 from __future__ import annotations
 
-import contextlib
+import functools
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 
 import redis
 
-from callnos_gateway.stores.connections import ProcessRedis
+from callnos_gateway.stores.connections import ProcessRedis, failures_as
 from callnos_gateway.stores.ledger.base import (
-    Batch, Cursor, Entry, Expired, LedgerUnavailable, Page, TaskSummary, in_tasks,
+    Batch, Cursor, Entry, Expired, Page, TaskSummary, in_tasks, unavailable,
 )
 
 log = logging.getLogger(__name__)
@@ -231,13 +231,7 @@ def _wanted(member: bytes, score: float, tasks: frozenset[str] | None, after: Cu
     return in_tasks(task, tasks)
 
 
-@contextlib.contextmanager
-def _translated() -> Iterator[None]:
-    try:
-        yield
-    except redis.RedisError as error:
-        log.error("ledger store failed: %s: %s", error.__class__.__name__, error)
-        raise LedgerUnavailable(f"The ledger store failed: {error.__class__.__name__}.") from None
+_translated = functools.partial(failures_as, unavailable)
 
 
 def _text(value: bytes | None) -> str | None:

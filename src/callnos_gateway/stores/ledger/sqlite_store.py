@@ -22,6 +22,7 @@ Why these choices:
 
 from __future__ import annotations
 
+import functools
 import contextlib
 import itertools
 import logging
@@ -33,8 +34,8 @@ from pathlib import Path
 
 import orjson
 
-from callnos_gateway.stores.connections import ThreadSharedSQLiteFile
-from callnos_gateway.stores.ledger.base import Batch, Cursor, Entry, Expired, LedgerUnavailable, Page, TaskSummary
+from callnos_gateway.stores.connections import ThreadSharedSQLiteFile, failures_as
+from callnos_gateway.stores.ledger.base import Batch, Cursor, Entry, Expired, Page, TaskSummary, unavailable
 
 log = logging.getLogger(__name__)
 
@@ -221,13 +222,7 @@ class SQLiteLedger:
             yield self._file.connection()
 
 
-@contextlib.contextmanager
-def _translated() -> Iterator[None]:
-    try:
-        yield
-    except (sqlite3.Error, OSError) as error:
-        log.error("ledger store failed: %s: %s", error.__class__.__name__, error)
-        raise LedgerUnavailable(f"The ledger store failed: {error.__class__.__name__}.") from None
+_translated = functools.partial(failures_as, unavailable)
 
 
 def _move_out(db: sqlite3.Connection, task_id: str, customers: bytes) -> None:

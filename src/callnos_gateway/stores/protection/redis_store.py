@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import redis
 
-from callnos_gateway.stores.connections import ProcessRedis
+from callnos_gateway.stores.connections import ProcessRedis, failures_as
 from callnos_gateway.stores.protection.base import CircuitChange, CircuitRow, ProtectionStoreUnavailable
 
 SLOTS, CIRCUIT = "callnos:upstream-slots", "callnos:circuit"
@@ -63,10 +63,8 @@ class RedisProtection:
 
     @staticmethod
     def _run(command):  # type: ignore[no-untyped-def]
-        try:
+        with failures_as(lambda error: ProtectionStoreUnavailable(error.__class__.__name__)):
             return command()
-        except redis.RedisError as error:
-            raise ProtectionStoreUnavailable(error.__class__.__name__) from None
 
 
 def _row(client: redis.Redis) -> CircuitRow:

@@ -8,10 +8,11 @@ file's write lock.
 
 from __future__ import annotations
 
+import functools
 import sqlite3
 import time
 
-from callnos_gateway.stores.connections import ThreadSharedSQLiteFile
+from callnos_gateway.stores.connections import ThreadSharedSQLiteFile, failures_as
 from callnos_gateway.stores.protection.base import CircuitChange, CircuitRow, ProtectionStoreUnavailable
 
 SCHEMA = """
@@ -22,6 +23,7 @@ CREATE TABLE IF NOT EXISTS circuit (
 """
 COUNT = "SELECT COUNT(*) FROM upstream_slots WHERE lease_until > ?"
 ROW = "SELECT failures, open_until, trial_until FROM circuit WHERE name = 'upstream'"
+_translated = functools.partial(failures_as, lambda error: ProtectionStoreUnavailable(error.__class__.__name__))
 
 
 class SQLiteProtection:
@@ -31,7 +33,7 @@ class SQLiteProtection:
         self.file = ThreadSharedSQLiteFile(path, SCHEMA, file_mode=0o600, durable=False)
 
     def take_slot(self, holder: str, cap: int, lease: float) -> bool:
-        try:
+        with _translated():
             if self._count(self.file.connection()) >= cap:
                 return False
             with self.file.transaction() as db:
@@ -41,30 +43,22 @@ class SQLiteProtection:
                     return False
                 db.execute("INSERT OR REPLACE INTO upstream_slots VALUES (?, ?)", (holder, now + lease))
                 return True
-        except (sqlite3.Error, OSError) as error:
-            raise ProtectionStoreUnavailable(error.__class__.__name__) from None
 
     def give_slot(self, holder: str) -> None:
-        try:
+        with _translated():
             with self.file.transaction() as db:
                 db.execute("DELETE FROM upstream_slots WHERE holder = ?", (holder,))
-        except (sqlite3.Error, OSError) as error:
-            raise ProtectionStoreUnavailable(error.__class__.__name__) from None
 
     def slots_in_use(self) -> int:
-        try:
+        with _translated():
             return self._count(self.file.connection())
-        except (sqlite3.Error, OSError) as error:
-            raise ProtectionStoreUnavailable(error.__class__.__name__) from None
 
     def circuit(self) -> CircuitRow:
-        try:
+        with _translated():
             return _row(self.file.connection())
-        except (sqlite3.Error, OSError) as error:
-            raise ProtectionStoreUnavailable(error.__class__.__name__) from None
 
     def change_circuit(self, change: CircuitChange) -> tuple[CircuitRow, CircuitRow]:
-        try:
+        with _translated():
             with self.file.transaction() as db:
                 before = _row(db)
                 after = change(before, time.time())
@@ -72,8 +66,6 @@ class SQLiteProtection:
                     db.execute("INSERT OR REPLACE INTO circuit VALUES ('upstream', ?, ?, ?)",
                                (after.failures, after.open_until, after.trial_until))
                 return before, after or before
-        except (sqlite3.Error, OSError) as error:
-            raise ProtectionStoreUnavailable(error.__class__.__name__) from None
 
     @staticmethod
     def _count(db: sqlite3.Connection) -> int:

@@ -14,12 +14,10 @@ Why these choices:
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
+import functools
 
-import redis
 
-from callnos_gateway.stores.connections import ProcessRedis
+from callnos_gateway.stores.connections import ProcessRedis, failures_as
 from callnos_gateway.stores.tokens.base import StoredToken, TokenStoreUnavailable
 
 TOKEN_PREFIX, LOCK_PREFIX = "callnos:token:", "callnos:token-lock:"
@@ -94,10 +92,8 @@ def _ms(seconds: float) -> int:
     return max(1, int(seconds * 1000))
 
 
-@contextlib.contextmanager
-def _translated() -> Iterator[None]:
-    """Turn any Redis failure into ``TokenStoreUnavailable`` (one boundary)."""
-    try:
-        yield
-    except redis.RedisError as error:
-        raise TokenStoreUnavailable(f"{error.__class__.__name__}: {error}") from None
+def _unavailable(error: BaseException) -> TokenStoreUnavailable:
+    return TokenStoreUnavailable(f"{error.__class__.__name__}: {error}")
+
+
+_translated = functools.partial(failures_as, _unavailable)

@@ -14,6 +14,7 @@ Why these choices:
 
 from __future__ import annotations
 
+import functools
 import contextlib
 import logging
 import sqlite3
@@ -21,7 +22,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from callnos_gateway.stores.connections import SQLiteFile
+from callnos_gateway.stores.connections import SQLiteFile, failures_as
 from callnos_gateway.stores.tokens.base import StoredToken, TokenStoreUnavailable
 
 log = logging.getLogger(__name__)
@@ -103,10 +104,8 @@ def _holds(db: sqlite3.Connection, key: str, holder: str) -> bool:
     return row is not None
 
 
-@contextlib.contextmanager
-def _translated() -> Iterator[None]:
-    """Turn any SQLite or file failure into ``TokenStoreUnavailable`` (one boundary)."""
-    try:
-        yield
-    except (sqlite3.Error, OSError) as error:
-        raise TokenStoreUnavailable(f"{error.__class__.__name__}: {error}") from None
+def _unavailable(error: BaseException) -> TokenStoreUnavailable:
+    return TokenStoreUnavailable(f"{error.__class__.__name__}: {error}")
+
+
+_translated = functools.partial(failures_as, _unavailable)
