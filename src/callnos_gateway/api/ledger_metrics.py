@@ -18,11 +18,12 @@ from collections.abc import Callable, Iterator
 from prometheus_client import Counter
 from prometheus_client.core import GaugeMetricFamily, Metric
 
+from callnos_gateway.api.metrics import PREFIX as METRICS_PREFIX
 from callnos_gateway.stores.ledger import LedgerStore, LedgerUnavailable
 
 log = logging.getLogger("callnos.ledger")
 
-PREFIX = "callnos_gateway_ledger_"
+PREFIX = METRICS_PREFIX + "ledger_"
 CLAIMS = Counter(PREFIX + "claims", "Claims that handed over at least one stale record.")
 REDELIVERIES = Counter(PREFIX + "redeliveries", "Records handed out again by a claim.")
 EXPIRED = Counter(PREFIX + "expired", "Records (and batches of unknown outcome) removed after CALLNOS_LEDGER_TTL.")

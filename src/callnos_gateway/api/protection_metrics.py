@@ -15,13 +15,12 @@ import time
 from prometheus_client import Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily
 
+from callnos_gateway.api.metrics import PREFIX
 from callnos_gateway.stores.protection import ProtectionStore, ProtectionStoreUnavailable
 from callnos_gateway.upstream.protection import ProtectionEvents
 from callnos_gateway.upstream.protection.circuit import STATE_NUMBERS, state_of
 
-PREFIX = "callnos_gateway_"
 WAIT_SECONDS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0)
-QUOTA_NAMES = ("requests", "records")
 log = logging.getLogger("callnos.metrics")
 
 QUOTA_REFUSALS = Counter(PREFIX + "quota_refusals", "Requests refused 429 quota_exceeded, by client and quota.",
